@@ -1,0 +1,76 @@
+# The course's commands. A fresh machine needs only two of them (see README.md):
+#   make book   set everything up, then build the website
+#   make test   set everything up, then run the whole test suite
+# Run `make help` for the rest.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+# TensorFlow's start-up notices (oneDNN, CPU features) stay off pages and logs.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+
+SETUP_STAMP := $(VENV)/.setup-done
+DATA_STAMP  := $(VENV)/.data-done
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data book test test-fast lab serve lint format bench clean clean-cache
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+
+setup: $(SETUP_STAMP) $(DATA_STAMP) ## create .venv with the pinned packages and fetch the data (once)
+
+$(SETUP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else "Python 3.10-3.13 is needed (TensorFlow 2.21 has no wheels for " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	touch $@
+
+$(DATA_STAMP): $(SETUP_STAMP)
+	$(BIN)/python -m utils.data fetch --allow-download
+	touch $@
+
+data: ## fetch the data sets again (AILM_DATA_DIR chooses where)
+	rm -f $(DATA_STAMP)
+	$(MAKE) $(DATA_STAMP)
+
+book: setup ## build the website into _build/html (only changed notebooks re-run)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo ""
+	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
+	@echo "or serve it with: make serve   (then http://localhost:$(PORT))"
+
+test: setup ## run the whole test suite: unit tests, every notebook (nbval), the book build
+	$(BIN)/python -m pytest
+
+test-fast: setup ## unit and structure tests only (no notebooks, no book build)
+	$(BIN)/python -m pytest tests -m "not slow and not book and not browser"
+
+lab: setup ## open the labs in JupyterLab (.py labs open as notebooks through jupytext)
+	$(BIN)/jupyter lab labs/
+
+serve: ## serve the built website on http://localhost:$(PORT)
+	@test -f _build/html/index.html || { echo "No built book: run make book first."; exit 1; }
+	$(BIN)/python -m http.server $(PORT) --directory _build/html
+
+lint: setup ## ruff: lint and format check
+	$(BIN)/ruff check utils labs tests conftest.py _ext scripts
+	$(BIN)/ruff format --check utils labs tests conftest.py _ext scripts
+
+format: setup ## ruff: fix what can be fixed, format
+	$(BIN)/ruff check --fix utils labs tests conftest.py _ext scripts
+	$(BIN)/ruff format utils labs tests conftest.py _ext scripts
+
+bench: setup ## time the setup, a cached rebuild and each lab; print the figures
+	$(BIN)/python scripts/benchmark.py
+
+clean: ## remove the built book, executed notebooks and lab results (keeps .venv and data)
+	rm -rf _build
+
+clean-cache: ## forget executed notebooks, so the next build runs every notebook again
+	rm -rf _build/.jupyter_cache

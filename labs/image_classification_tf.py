@@ -1,0 +1,4 @@
+# %% [markdown]
+# # image_classification_tf
+#
+# This lab is being written.

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # image_classification_torch
+#
+# This lab is being written.

@@ -1,0 +1,4 @@
+# %% [markdown]
+# # text_classification_tf
+#
+# This lab is being written.

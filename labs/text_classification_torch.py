@@ -1,0 +1,4 @@
+# %% [markdown]
+# # text_classification_torch
+#
+# This lab is being written.

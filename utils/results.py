@@ -1,0 +1,67 @@
+"""Machine-readable results that each lab records for the framework comparison page.
+
+A lab calls :func:`record` once at its end; the comparison page and the benchmark
+script read the files back with :func:`load_results`. Files live in
+``utils.config.results_dir()`` (outside the source folders).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from utils import config
+
+_FRAMEWORKS = {"tensorflow", "pytorch"}
+
+
+def record(lab: str, framework: str, **figures: Any) -> Path:
+    """Write ``<results_dir>/<lab>.json`` with the lab's key figures.
+
+    Args:
+        lab: the lab's file stem, e.g. ``"text_classification_tf"``.
+        framework: ``"tensorflow"`` or ``"pytorch"``.
+        **figures: JSON-serialisable values (numbers, strings, dicts of them), e.g.
+            ``test_accuracy=0.78, f1=0.8, train_seconds=41.2, parameters=674_369,
+            split_fingerprint="3fa2c1d09b7e"``.
+
+    Returns:
+        The path written.
+    """
+    if not lab or not lab.replace("_", "").isalnum():
+        raise ValueError(f"lab must be a file stem such as 'text_classification_tf', got {lab!r}")
+    if framework not in _FRAMEWORKS:
+        raise ValueError(f"framework must be one of {sorted(_FRAMEWORKS)}, got {framework!r}")
+    payload = {
+        "lab": lab,
+        "framework": framework,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "figures": figures,
+    }
+    try:
+        text = json.dumps(payload, indent=2, sort_keys=True)
+    except TypeError as error:
+        raise TypeError(f"every figure passed to record() must be JSON-serialisable: {error}") from None
+    path = config.results_dir() / f"{lab}.json"
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def load_results(lab: str) -> dict[str, Any]:
+    """Read back what :func:`record` wrote for ``lab``.
+
+    Raises:
+        FileNotFoundError: with the command that produces the file.
+    """
+    path = config.results_dir() / f"{lab}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no results for lab {lab!r} at {path}: run the lab first "
+            f"(make book, or: cd labs && python {lab}.py)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
