@@ -22,78 +22,13 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 from nbval.plugin import IPyNbCell, IPyNbFile
 
-REPO_ROOT = Path(__file__).resolve().parent
-JUPYTER_CACHE = REPO_ROOT / "_build" / ".jupyter_cache"
+from tests.booktools import JUPYTER_CACHE, executable_sources, read_source
 
 # TensorFlow's start-up notices would otherwise fill the test log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-
-def toc_files(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:
-    """Every document named in the table of contents, in reading order (no suffix)."""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    found: list[str] = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return found
-
-
-def resolve_source(docname: str) -> Path:
-    """The source file of a TOC entry (``.md`` or ``.py``)."""
-    for suffix in (".md", ".py", ".ipynb"):
-        candidate = REPO_ROOT / f"{docname}{suffix}"
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(f"_toc.yml names {docname!r} but no .md or .py file exists for it")
-
-
-def is_executable(path: Path) -> bool:
-    """Whether the book executes this source (a py:percent lab or a MyST notebook)."""
-    if path.suffix == ".py":
-        return True
-    if path.suffix == ".md":
-        text = path.read_text(encoding="utf-8")
-        if not text.startswith("---"):
-            return False
-        front_matter = text.split("---", 2)[1]
-        return "kernelspec" in front_matter
-    return False
-
-
-def executable_sources() -> list[Path]:
-    return [path for path in map(resolve_source, toc_files()) if is_executable(path)]
-
-
-def read_source(path: Path):
-    """Read a notebook source exactly as the book build reads it."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".py":
-        import jupytext
-
-        return jupytext.reads(text, fmt="py:percent")
-    from myst_nb.core.read import read_myst_markdown_notebook
-    from myst_parser.config.main import MdParserConfig
-
-    book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
-    extensions = book_config.get("parse", {}).get("myst_enable_extensions", [])
-    return read_myst_markdown_notebook(
-        text, config=MdParserConfig(enable_extensions=set(extensions)), add_source_map=True,
-        path=str(path),
-    )
 
 
 class SourceNotebook(IPyNbFile):
@@ -165,13 +100,18 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Run fast unit tests first, then the notebooks, then the book build and browser."""
+    """Run fast unit tests first, then the notebooks in reading order, then the site.
 
-    def rank(item) -> int:
+    Reading order (the order of ``_toc.yml``) matters: a page may read what an earlier
+    lab recorded (the framework comparison reads the labs' results).
+    """
+    reading_order = {path: index for index, path in enumerate(executable_sources())}
+
+    def rank(item) -> tuple[int, int]:
         if isinstance(item, IPyNbCell):
-            return 1
+            return 1, reading_order.get(Path(str(item.parent.fspath)).resolve(), 0)
         if item.get_closest_marker("book") or item.get_closest_marker("browser"):
-            return 2
-        return 0
+            return 2, 0
+        return 0, 0
 
-    items.sort(key=rank)  # stable: each group keeps its own order
+    items.sort(key=rank)  # stable: cells keep their order within a notebook

@@ -1,45 +1,19 @@
 """The book builds warning-free with ``-W -n`` (nitpicky, warnings are errors).
 
-The build uses the same jupyter-cache as ``make book``; the nbval run earlier in the
-suite stores each notebook it executed there, so this build re-executes only
-notebooks that nbval did not run (or whose code changed since).
+The build itself is the session fixture ``build_log`` (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-HTML = REPO_ROOT / "_build" / "html"
+from tests.booktools import HTML, REPO_ROOT, executable_sources
 
 # Lines TensorFlow prints at start-up when TF_CPP_MIN_LOG_LEVEL / TF_ENABLE_ONEDNN_OPTS
 # are not set before it is imported; none may reach a rendered page.
 TF_NOISE = ("oneDNN custom operations", "cpu_feature_guard", "This TensorFlow binary is optimized")
-
-
-@pytest.fixture(scope="module")
-def build_log() -> str:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
-    proc = subprocess.run(
-        [str(jupyter_book), "build", str(REPO_ROOT), "-W", "-n", "--keep-going"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    log = proc.stdout + proc.stderr
-    (REPO_ROOT / "_build").mkdir(exist_ok=True)
-    (REPO_ROOT / "_build" / "book-build.log").write_text(log, encoding="utf-8")
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
-    return log
 
 
 @pytest.mark.book
@@ -68,8 +42,6 @@ def test_tensorflow_start_up_noise_is_not_rendered(build_log):
 @pytest.mark.book
 @pytest.mark.slow
 def test_every_executed_page_offers_an_ipynb_download(build_log):
-    from conftest import executable_sources
-
     for source in executable_sources():
         docname = source.relative_to(REPO_ROOT).with_suffix("")
         assert (HTML / "_sources" / f"{docname}.ipynb").is_file(), docname

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-from conftest import executable_sources, resolve_source, toc_files  # noqa: E402
+from tests.booktools import REPO_ROOT, executable_sources, resolve_source, toc_files
 
 SOURCE_FOLDERS = ("chapters", "labs")
 
