@@ -6,7 +6,8 @@
    notebook of each page to ``_build/jupyter_execute/``; we copy it next to the page
    sources in the HTML output and tell sphinx-book-theme about it, which then adds an
    ".ipynb" entry (with outputs) to the download menu.
-2. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
+2. Re-read the pages listed in ``course_always_reread`` on every build.
+3. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
    configuration script (``const THEBE_JS_URL = ...``) is added to a page twice, and
    the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" in the
    browser. Keeping the first copy of each identical script fixes it.
@@ -46,7 +47,19 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     context["script_files"] = unique
 
 
+def _always_reread(app, env, added, changed, removed) -> list[str]:
+    """Documents that read data produced elsewhere (``course_always_reread``).
+
+    Sphinx re-reads only documents whose source changed, but a page that shows what
+    the labs recorded must be re-read (and, with ``execution_mode: force``, executed)
+    on every build, or it would show the previous build's figures.
+    """
+    return [doc for doc in app.config.course_always_reread if doc in env.found_docs]
+
+
 def setup(app):
+    app.add_config_value("course_always_reread", [], "env")
+    app.connect("env-get-outdated", _always_reread)
     # run before sphinx-book-theme builds its header buttons (default priority 500)
     app.connect("html-page-context", _offer_ipynb, priority=400)
     # run after every extension has added its scripts

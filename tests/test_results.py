@@ -40,3 +40,47 @@ def test_record_rejects_values_json_cannot_hold():
 def test_missing_results_say_how_to_make_them():
     with pytest.raises(FileNotFoundError, match="run the lab first"):
         results.load_results("image_classification_torch")
+
+
+def _record_twins(task: str, tf_accuracy: float, torch_accuracy: float, fingerprint="abc123"):
+    tf_lab, torch_lab = results.TWINS[task]
+    for lab, framework, accuracy in (
+        (tf_lab, "tensorflow", tf_accuracy),
+        (torch_lab, "pytorch", torch_accuracy),
+    ):
+        results.record(
+            lab,
+            framework,
+            test_accuracy=accuracy,
+            parameters=674_369,
+            split_fingerprint=fingerprint,
+            versions={framework: "1.0"},
+        )
+
+
+def test_comparison_rows_show_both_twins_side_by_side():
+    _record_twins("text", 0.781, 0.7665)
+    rows = {label: (tf, torch) for label, tf, torch in results.comparison_rows("text")}
+    assert rows["test accuracy"] == ("0.781", "0.766")
+    assert rows["trainable parameters"] == ("674,369", "674,369")
+    assert rows["data split fingerprint"] == ("abc123", "abc123")
+    assert rows["F1 (test)"] == ("(not recorded)", "(not recorded)")
+    assert rows["library versions"] == ("tensorflow 1.0", "pytorch 1.0")
+
+
+def test_twin_results_fail_when_one_twin_is_missing():
+    results.record("image_classification_tf", "tensorflow", test_accuracy=0.9)
+    with pytest.raises(FileNotFoundError, match="image_classification_torch"):
+        results.twin_results("image")
+
+
+def test_twin_results_reject_an_unknown_task():
+    with pytest.raises(ValueError, match="task"):
+        results.twin_results("audio")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(0.78123, "0.781"), (41.26, "41.3"), (4_650_000, "4,650,000"), ("x", "x")]
+)
+def test_format_figure(value, shown):
+    assert results.format_figure(value) == shown

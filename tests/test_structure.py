@@ -11,7 +11,7 @@ import yaml
 
 from tests.booktools import REPO_ROOT, executable_sources, resolve_source, toc_files
 
-SOURCE_FOLDERS = ("chapters", "labs")
+SOURCE_FOLDERS = ("chapters", "labs", "reports")
 
 
 def test_every_toc_entry_exists():

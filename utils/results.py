@@ -46,7 +46,9 @@ def record(lab: str, framework: str, **figures: Any) -> Path:
     try:
         text = json.dumps(payload, indent=2, sort_keys=True)
     except TypeError as error:
-        raise TypeError(f"every figure passed to record() must be JSON-serialisable: {error}") from None
+        raise TypeError(
+            f"every figure passed to record() must be JSON-serialisable: {error}"
+        ) from None
     path = config.results_dir() / f"{lab}.json"
     path.write_text(text + "\n", encoding="utf-8")
     return path
@@ -65,3 +67,67 @@ def load_results(lab: str) -> dict[str, Any]:
             f"(make book, or: cd labs && python {lab}.py)"
         )
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+#: The twin labs, by task: (TensorFlow lab, PyTorch lab).
+TWINS: dict[str, tuple[str, str]] = {
+    "text": ("text_classification_tf", "text_classification_torch"),
+    "image": ("image_classification_tf", "image_classification_torch"),
+}
+
+#: The figures every lab records, in the order the comparison shows them, with labels.
+COMPARED_FIGURES: dict[str, str] = {
+    "test_accuracy": "test accuracy",
+    "f1": "F1 (test)",
+    "train_seconds": "training time (s)",
+    "wall_seconds": "whole lab, wall time (s)",
+    "parameters": "trainable parameters",
+    "split_fingerprint": "data split fingerprint",
+}
+
+
+def twin_results(task: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load the recorded results of both twins of ``task`` (``"text"`` or ``"image"``).
+
+    Raises:
+        ValueError: for an unknown task.
+        FileNotFoundError: if either twin has not recorded its results.
+    """
+    if task not in TWINS:
+        raise ValueError(f"task must be one of {sorted(TWINS)}, got {task!r}")
+    tf_lab, torch_lab = TWINS[task]
+    return load_results(tf_lab), load_results(torch_lab)
+
+
+def format_figure(value: Any) -> str:
+    """A figure as the comparison table shows it."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def comparison_rows(task: str) -> list[tuple[str, str, str]]:
+    """``(figure, TensorFlow, PyTorch)`` rows for the twins of ``task``, ready to print.
+
+    A figure that a lab did not record shows as ``"(not recorded)"``.
+    """
+    tf_side, torch_side = twin_results(task)
+    rows = []
+    for key, label in COMPARED_FIGURES.items():
+        values = [side["figures"].get(key, "(not recorded)") for side in (tf_side, torch_side)]
+        rows.append((label, *(format_figure(value) for value in values)))
+    versions = [side["figures"].get("versions", {}) for side in (tf_side, torch_side)]
+    rows.append(
+        (
+            "library versions",
+            *(
+                ", ".join(f"{name} {version}" for name, version in sorted(v.items()))
+                for v in versions
+            ),
+        )
+    )
+    return rows
