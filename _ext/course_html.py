@@ -7,7 +7,12 @@
    sources in the HTML output and tell sphinx-book-theme about it, which then adds an
    ".ipynb" entry (with outputs) to the download menu.
 2. Re-read the pages listed in ``course_always_reread`` on every build.
-3. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
+3. Serve MathJax from the book itself, so mathematics renders offline. MathJax 3's
+   browser build ships in the PyPI package ``django-static-mathjax``; we copy the
+   few files a page needs (the TeX-to-HTML component, its fonts and TeX extensions,
+   about 2 MB) into ``_static/mathjax/``. Without the package the theme's default
+   (a CDN) stays in place.
+4. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
    configuration script (``const THEBE_JS_URL = ...``) is added to a page twice, and
    the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" in the
    browser. Keeping the first copy of each identical script fixes it.
@@ -16,7 +21,15 @@
 from __future__ import annotations
 
 import shutil
+from importlib import metadata
 from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+MATHJAX_DISTRIBUTION = "django-static-mathjax"
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
 
 
 def _offer_ipynb(app, pagename, templatename, context, doctree) -> None:
@@ -57,7 +70,40 @@ def _always_reread(app, env, added, changed, removed) -> list[str]:
     return [doc for doc in app.config.course_always_reread if doc in env.found_docs]
 
 
+def _mathjax_source() -> Path | None:
+    try:
+        distribution = metadata.distribution(MATHJAX_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    source = Path(str(distribution.locate_file("mathjax/static/mathjax/es5")))
+    return source if (source / "tex-chtml.js").is_file() else None
+
+
+def _serve_mathjax_locally(app) -> None:
+    source = _mathjax_source()
+    if source is None:
+        logger.info(
+            f"[course_html] {MATHJAX_DISTRIBUTION} is not installed: MathJax loads from a CDN "
+            f"(pip install --no-deps -r requirements-nodeps.txt serves it locally)"
+        )
+        return
+    staging = Path(app.outdir).parent / "mathjax_static"
+    target = staging / "mathjax"
+    for relative in MATHJAX_FILES:
+        origin, destination = source / relative, target / relative
+        if destination.exists():
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_dir():
+            shutil.copytree(origin, destination)
+        else:
+            shutil.copyfile(origin, destination)
+    app.config.html_static_path.append(str(staging))
+    app.config.mathjax_path = "mathjax/tex-chtml.js"
+
+
 def setup(app):
+    app.connect("builder-inited", _serve_mathjax_locally)
     app.add_config_value("course_always_reread", [], "env")
     app.connect("env-get-outdated", _always_reread)
     # run before sphinx-book-theme builds its header buttons (default priority 500)
