@@ -25,8 +25,8 @@ command that installs it; a file whose checksum does not match raises
 
 Command line (the Makefile calls it)::
 
-    python -m utils.data fetch                   # report what is where; exit 1 if anything is missing
-    python -m utils.data fetch --allow-download  # also download Fashion-MNIST if it is not installed
+    python -m utils.data fetch                   # where is each data set? exit 1 if one is missing
+    python -m utils.data fetch --allow-download  # also download Fashion-MNIST if not installed
 """
 
 from __future__ import annotations
@@ -392,7 +392,7 @@ def stratified_split_indices(
         _resolve_size(size, total, f"holdout_sizes[{i}]") for i, size in enumerate(holdout_sizes)
     ]
     if sum(totals) >= total:
-        raise ValueError(f"holdout sizes {list(holdout_sizes)} leave nothing of {total} examples")
+        raise ValueError(f"holdout_sizes={list(holdout_sizes)} leave nothing of {total} examples")
     _, inverse = np.unique(labels, return_inverse=True)
     class_sizes = np.bincount(inverse)
     quotas = np.zeros((len(totals), len(class_sizes)), dtype=np.int64)
@@ -404,7 +404,7 @@ def stratified_split_indices(
         quota[order[: part_total - quota.sum()]] += 1
         quotas[part] = quota
     if np.any(quotas.sum(axis=0) > class_sizes):
-        raise ValueError("holdout sizes ask for more examples of some class than it has")
+        raise ValueError("holdout_sizes ask for more examples of some class than it has")
 
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in range(len(totals) + 1)]
@@ -593,7 +593,7 @@ def load_movie_reviews(
 
     Returns:
         :class:`TextSplits` with ``class_names == ("negative", "positive")``; label 1 is a
-        "fresh" review. With the defaults: 8,926 / 1,275 / 2,551 snippets.
+        "fresh" review. With the defaults: 8,927 / 1,275 / 2,550 snippets.
     """
     return _text_splits(read_movie_reviews(), seed, val_size, test_size)
 
@@ -659,7 +659,8 @@ def _fashion_mnist_missing_message(missing: Sequence[str]) -> str:
         f"Looked in {FASHION_MNIST_DEBIAN_DIR} and {fashion_mnist_cache_dir()}.\n"
         "Get it with one of:\n"
         f"  {FASHION_MNIST_APT_INSTALL}    (Debian/Ubuntu: installs the files, no download later)\n"
-        f"  {FASHION_MNIST_FETCH}    (downloads about 30 MB once into the folder above)\n"
+        f"  {FASHION_MNIST_FETCH}    (downloads about 30 MB once into "
+        f"{fashion_mnist_cache_dir()})\n"
         "  or set AILM_ALLOW_DOWNLOAD=1 to let the loaders download it when needed."
     )
 
@@ -866,7 +867,8 @@ def export_image_folders(
         splits: images ``uint8 (N, H, W)``.
         per_class: images per class in every split, or a dict such as
             ``{"train": 200, "val": 50, "test": 50}`` (splits left out are not written).
-        root: target folder; default ``data_dir()/fashion-mnist-png/<fingerprint>_<counts>_seed<seed>``.
+        root: target folder; by default
+            ``data_dir()/fashion-mnist-png/<fingerprint>_<counts>_seed<seed>``.
             Must not lie inside the repository (except its ignored ``_build/`` and ``data/``).
         seed: seed of the per-class subsampling.
         progress: show a progress bar.
@@ -882,9 +884,11 @@ def export_image_folders(
         raise TypeError(f"images must be uint8 to be written as PNG, got {splits.x_train.dtype}")
     counts = _per_split_counts(per_class)
     _check_seed(seed)
+    fingerprint = splits.fingerprint()
     if root is None:
         key = "_".join(f"{split}{count}" for split, count in counts.items())
-        root = config.data_dir() / f"{splits.name}-png" / f"{splits.fingerprint()}_{key}_seed{seed}"
+        folder = f"{splits.name.replace('_', '-')}-png"
+        root = config.data_dir() / folder / f"{fingerprint}_{key}_seed{seed}"
     root = _check_export_root(Path(root))
     if splits.class_names == FASHION_MNIST_CLASSES:
         folders = FASHION_MNIST_FOLDERS
@@ -901,8 +905,8 @@ def export_image_folders(
     manifest = {
         "format": _EXPORT_FORMAT,
         "dataset": splits.name,
-        "fingerprint": splits.fingerprint(),
-        "seed": seed,
+        "fingerprint": fingerprint,
+        "seed": int(seed),
         "per_class": counts,
         "class_folders": list(folders),
         "files": {split: len(index) for split, index in chosen.items()},
@@ -934,9 +938,14 @@ def export_image_folders(
                     Image.fromarray(np.ascontiguousarray(images[i])).save(target)
                     bar.update(1)
         (staging / _EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if root.exists():
-            root.rmdir()
-        os.replace(staging, root)
+        try:
+            if root.exists():
+                root.rmdir()  # only an empty folder is in the way here
+            os.replace(staging, root)
+        except OSError:
+            # another process (the other framework's lab) finished the same export first
+            if not _export_is_complete(root, manifest):
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -1067,7 +1076,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"data folder (AILM_DATA_DIR): {config.data_dir()}")
     statuses = data_status(allow)
     for status in statuses:
-        print(f"  {'ok     ' if status.ok else 'MISSING'}  {status.name}: {status.location}")
+        where = status.location if status.ok else "see below"
+        print(f"  {'ok     ' if status.ok else 'MISSING'}  {status.name}: {where}")
     failed = [status for status in statuses if not status.ok]
     for status in failed:
         print(f"\n{status.name}:\n{status.problem}", file=sys.stderr)
