@@ -13,13 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = [
-    "compare_histories",
-    "plot_confusion_matrix",
-    "plot_history",
-    "plot_length_distribution",
-]
-
 _TITLES = {
     "loss": "Loss",
     "accuracy": "Accuracy",
@@ -236,3 +229,132 @@ def plot_length_distribution(
 
 
 # --- image helpers (helper "image-labs" appends below) ---------------------------------------
+# --- image classification helpers ---
+
+
+def image_grid(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    title_colors: Sequence[str] | None = None,
+    ncols: int = 8,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """Draw images in a grid, each with an optional caption.
+
+    Args:
+        images: ``N`` images, as an array ``(N, H, W)`` (grey), ``(N, H, W, 1)`` or
+            ``(N, H, W, 3)`` (RGB), or a sequence of such single images. Pixels are
+            ``uint8`` 0-255 or floats in [0, 1]; grey images are drawn with ``cmap``
+            between the darkest and brightest possible value (not stretched per image).
+        titles: one caption per image (``"\\n"`` breaks lines), e.g. a class name or
+            ``"predicted: Coat\\ntrue: Shirt"``.
+        title_colors: one matplotlib colour per caption, e.g. ``"tab:red"`` for a mistake.
+        ncols: images per row.
+        cmap: colour map for grey images.
+        title: an optional title over the whole figure.
+
+    Returns:
+        A figure with ``ceil(N / ncols)`` rows of axes, without ticks; unused axes are hidden.
+    """
+    if isinstance(images, np.ndarray):
+        if images.ndim not in (3, 4):
+            raise ValueError(
+                f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}; "
+                "wrap a single image as images[None]"
+            )
+        batch = list(images)
+    else:
+        batch = [np.asarray(image) for image in images]
+    if not batch:
+        raise ValueError("images is empty: there is nothing to draw")
+    for position, image in enumerate(batch):
+        if image.ndim == 3 and image.shape[-1] == 1:
+            batch[position] = image = image[..., 0]
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
+            raise ValueError(
+                f"image {position} has shape {image.shape}; expected (H, W), (H, W, 1) or (H, W, 3)"
+            )
+    for name, values in (("titles", titles), ("title_colors", title_colors)):
+        if values is not None and len(values) != len(batch):
+            raise ValueError(f"{name} has {len(values)} entries for {len(batch)} images")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+
+    ncols = min(ncols, len(batch))
+    nrows = -(-len(batch) // ncols)
+    caption_lines = max((str(text).count("\n") + 1 for text in titles or []), default=0)
+    cell_height = 1.25 + 0.2 * caption_lines
+    figure, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(1.25 * ncols, cell_height * nrows + (0.4 if title else 0)),
+        squeeze=False,
+    )
+    for position, axis in enumerate(axes.flat):
+        axis.set_axis_off()
+        if position >= len(batch):
+            continue
+        image = batch[position]
+        peak = 255 if np.issubdtype(image.dtype, np.integer) else 1.0
+        if image.ndim == 2:
+            axis.imshow(image, cmap=cmap, vmin=0, vmax=peak)
+        else:
+            axis.imshow(image if peak == 1.0 else image.astype(np.uint8))
+        if titles is not None:
+            color = title_colors[position] if title_colors is not None else "black"
+            axis.set_title(str(titles[position]), fontsize=8, color=color)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_class_counts(
+    counts: Mapping[str, Sequence[int] | np.ndarray],
+    class_names: Sequence[str],
+    title: str | None = None,
+) -> Figure:
+    """Draw how many examples each class has, one group of bars per class, one bar per split.
+
+    Args:
+        counts: split name -> examples per class, e.g. ``splits.class_counts()``
+            (``{"train": array of 10 ints, "val": ..., "test": ...}``).
+        class_names: one name per class, in id order.
+        title: an optional axes title.
+
+    Returns:
+        A figure with one axes; the legend gives each split's total.
+    """
+    if not counts:
+        raise ValueError("counts must hold at least one split, e.g. splits.class_counts()")
+    num_classes = len(class_names)
+    rows = {}
+    for split, values in counts.items():
+        row = np.asarray(values)
+        if row.shape != (num_classes,) or not np.issubdtype(row.dtype, np.integer):
+            raise ValueError(
+                f"counts[{split!r}] must hold {num_classes} integer counts (one per class), "
+                f"got {row.dtype} array of shape {row.shape}"
+            )
+        if row.min() < 0:
+            raise ValueError(f"counts[{split!r}] holds a negative count")
+        rows[split] = row
+
+    width = 0.8 / len(rows)
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.7 * num_classes + 1.5), 3.6))
+    positions = np.arange(num_classes)
+    for offset, (split, row) in enumerate(rows.items()):
+        axis.bar(
+            positions + (offset - (len(rows) - 1) / 2) * width,
+            row,
+            width=width,
+            label=f"{split} ({int(row.sum()):,})",
+        )
+    axis.set_xticks(positions, labels=list(class_names), rotation=45, ha="right")
+    axis.set_ylabel("examples")
+    axis.set_title(title or "Examples per class")
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    return figure

@@ -29,18 +29,6 @@ config.quiet_tensorflow()  # must run before TensorFlow is imported
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-__all__ = [
-    "count_parameters",
-    "evaluate",
-    "get_device",
-    "load_model",
-    "predict",
-    "predict_proba",
-    "save_model",
-    "set_seed",
-    "train",
-]
-
 Data = tuple[np.ndarray, np.ndarray] | tf.data.Dataset
 
 _RUNNING_STATISTICS = {"moving_mean", "moving_variance"}
@@ -130,6 +118,7 @@ def train(
             x_train,
             y_train,
             batch_size=None if y_train is None else batch_size,
+            shuffle=y_train is not None,  # a dataset brings its own shuffling
             epochs=epochs,
             validation_data=validation,
             callbacks=[early_stopping],
@@ -311,3 +300,94 @@ def _loss_and_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> dict[st
         losses = -np.log(chosen)
         predicted = probabilities.argmax(axis=1)
     return {"loss": float(losses.mean()), "accuracy": float((predicted == labels).mean())}
+
+
+# --- image helpers (helper "image-labs" appends below) ---------------------------------------
+# --- image classification helpers ---
+
+
+def extract_features(
+    model: keras.Model,
+    data: Data,
+    batch_size: int = 256,
+    device: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a (frozen) model over ``data`` once and keep its outputs with their labels.
+
+    With a frozen base, every epoch would compute exactly the same features again;
+    computing them once and training the new head on them gives the same model much
+    faster (without data augmentation, which needs the images each epoch).
+
+    Args:
+        model: e.g. ``utils.pretrained_tf.efficientnet_lite0(include_top=False)``; it is
+            called in inference mode (``training=False``).
+        data: ``(x, y)`` numpy arrays, or a ``tf.data.Dataset`` of ``(images, labels)``
+            batches such as ``keras.utils.image_dataset_from_directory`` returns (it may
+            shuffle: each batch's labels are kept with its features).
+        batch_size: images per forward pass (for array data).
+        device: where to run (``get_device()`` by default).
+
+    Returns:
+        ``(features, labels)``: float32 ``(N, ...)`` in the model's output layout
+        (channels last, e.g. ``(N, 2, 2, 1280)``), and int64 class ids ``(N,)``
+        (one-hot labels are turned into ids).
+    """
+    _check_model(model)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(data, tf.data.Dataset):
+        batches = data
+    elif isinstance(data, tuple) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if len(x) != len(y):
+            raise ValueError(f"data: x has {len(x)} examples but y has {len(y)}")
+        batches = [
+            (x[start : start + batch_size], y[start : start + batch_size])
+            for start in range(0, len(x), batch_size)
+        ]
+    else:
+        raise TypeError("data must be a tuple (x, y) of numpy arrays or a tf.data.Dataset")
+    features, labels = [], []
+    with tf.device(device or get_device()):
+        for inputs, targets in batches:
+            features.append(keras.ops.convert_to_numpy(model(inputs, training=False)))
+            targets = np.asarray(targets)
+            labels.append(targets.argmax(axis=-1) if targets.ndim == 2 else targets.reshape(-1))
+    if not features:
+        raise ValueError("data is empty: there is nothing to run the model on")
+    return np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def cut_base(model: keras.Model, num_blocks: int) -> keras.Model:
+    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
+
+    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
+    layers compute more general features (edges, textures, simple parts), which often
+    transfer better to images that look nothing like ImageNet. The returned model shares
+    its layers and weights with ``model`` (nothing is copied), frozen or not as they are.
+
+    Args:
+        model: a model returned by ``utils.pretrained_tf.efficientnet_lite0`` (any
+            ``include_top``/``pooling``).
+        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
+            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
+            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
+
+    Returns:
+        A ``keras.Model`` from the same float32 images ``(N, H, W, 3)`` to the feature map
+        after block ``num_blocks - 1``, channels last (e.g. ``(N, 4, 4, 80)`` for 64-pixel
+        inputs and ``num_blocks=8``).
+    """
+    _check_model(model)
+    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
+        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
+    prefix = f"block{num_blocks - 1:02d}_"
+    block_layers = [layer for layer in model.layers if layer.name.startswith(prefix)]
+    if not block_layers or "head_conv" not in {layer.name for layer in model.layers}:
+        raise ValueError(
+            "model must be the model returned by utils.pretrained_tf.efficientnet_lite0() "
+            f"(it has no layer 'head_conv' or '{prefix}...'); pass that base model itself"
+        )
+    return keras.Model(
+        model.input, block_layers[-1].output, name=f"efficientnet_lite0_blocks_0_{num_blocks - 1}"
+    )

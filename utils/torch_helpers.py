@@ -39,17 +39,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", TqdmWarning)
     from tqdm.auto import tqdm
 
-__all__ = [
-    "count_parameters",
-    "evaluate",
-    "get_device",
-    "load_model",
-    "predict",
-    "predict_proba",
-    "save_model",
-    "set_seed",
-    "train",
-]
 
 Data = tuple[np.ndarray, np.ndarray] | DataLoader
 
@@ -141,8 +130,8 @@ def train(
         "val_accuracy": [],
     }
     best_loss, best_epoch, best_state = float("inf"), 0, None
-    progress = tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not verbose)
-    for epoch in progress:
+    progress = tqdm(total=epochs, desc="training", unit="epoch", disable=not verbose)
+    for epoch in range(1, epochs + 1):
         model.train()  # dropout on, batch norm uses batch statistics
         total_loss, correct, seen = 0.0, 0, 0
         for inputs, targets in train_loader:
@@ -161,12 +150,9 @@ def train(
         history["accuracy"].append(correct / seen)
         history["val_loss"].append(val["loss"])
         history["val_accuracy"].append(val["accuracy"])
-        progress.set_postfix(
-            loss=f"{total_loss / seen:.4f}",
-            accuracy=f"{correct / seen:.4f}",
-            val_loss=f"{val['loss']:.4f}",
-            val_accuracy=f"{val['accuracy']:.4f}",
-        )
+        figures = {key: f"{values[-1]:.4f}" for key, values in history.items()}
+        progress.set_postfix(figures, refresh=False)
+        progress.update()  # one refresh per epoch keeps the output short
 
         if val["loss"] < best_loss:  # a new best epoch: remember its weights
             best_loss, best_epoch = val["loss"], epoch
@@ -366,3 +352,122 @@ def _evaluate_loader(
     if seen == 0:
         raise ValueError("the data is empty: there is nothing to evaluate")
     return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+
+# --- image helpers (helper "image-labs" appends below) ---------------------------------------
+# --- image classification helpers ---
+
+
+def extract_features(
+    model: nn.Module,
+    data: Data,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a (frozen) model over ``data`` once and keep its outputs with their labels.
+
+    With a frozen base, every epoch would compute exactly the same features again;
+    computing them once and training the new head on them gives the same model much
+    faster (without data augmentation, which needs the images each epoch).
+
+    Args:
+        model: e.g. ``utils.pretrained_torch.efficientnet_lite0(include_top=False)``; it
+            runs in ``eval()`` mode without gradients (its mode is restored afterwards).
+        data: ``(x, y)`` numpy arrays, or a ``DataLoader`` of ``(images, labels)`` batches
+            (it may shuffle: each batch's labels are kept with its features).
+        batch_size: images per forward pass (for array data).
+        device: where to run (``get_device()`` by default); the model is moved there.
+
+    Returns:
+        ``(features, labels)``: float32 ``(N, ...)`` in the model's output layout
+        (channels first, e.g. ``(N, 1280, 2, 2)``), and int64 class ids ``(N,)``
+        (one-hot labels are turned into ids).
+    """
+    _check_model(model)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    device = torch.device(device) if device is not None else get_device()
+    loader = _as_loader(data, "data", batch_size, shuffle=False)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    features, labels = [], []
+    try:
+        with torch.no_grad():
+            for inputs, targets in loader:
+                features.append(model(inputs.to(device)).cpu().numpy())
+                targets = targets.cpu().numpy()
+                labels.append(targets.argmax(axis=-1) if targets.ndim == 2 else targets)
+    finally:
+        model.train(was_training)
+    if not features:
+        raise ValueError("data is empty: there is nothing to run the model on")
+    return np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+class _EfficientNetTrunk(nn.Module):
+    """Stem and first blocks of an EfficientNet-Lite0, sharing its modules (see ``cut_base``)."""
+
+    def __init__(self, model: nn.Module, num_blocks: int) -> None:
+        super().__init__()
+        self.conv_stem, self.bn0, self.activation = model._conv_stem, model._bn0, model._swish
+        self.blocks = nn.ModuleList(model._blocks[:num_blocks])
+        # stochastic depth grows with the block's index over all 16 blocks, as in the full model
+        self.drop_connect_rate = model._global_params.drop_connect_rate or 0.0
+        self.total_blocks = len(model._blocks)
+        self.freeze_batchnorm = bool(getattr(model, "freeze_batchnorm", False))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.activation(self.bn0(self.conv_stem(images)))
+        for index, block in enumerate(self.blocks):
+            rate = self.drop_connect_rate * index / self.total_blocks
+            features = block(features, drop_connect_rate=rate or None)
+        return features
+
+    def train(self, mode: bool = True) -> _EfficientNetTrunk:
+        """Like the full model: frozen blocks, and BatchNorm when frozen, stay in eval mode."""
+        if not any(parameter.requires_grad for parameter in self.parameters()):
+            mode = False
+        super().train(mode)
+        if mode:
+            for block in self.blocks:
+                if not any(parameter.requires_grad for parameter in block.parameters()):
+                    block.eval()
+            if self.freeze_batchnorm:
+                for module in self.modules():
+                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                        module.eval()
+        return self
+
+
+def cut_base(model: nn.Module, num_blocks: int) -> nn.Module:
+    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
+
+    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
+    layers compute more general features (edges, textures, simple parts), which often
+    transfer better to images that look nothing like ImageNet. The returned module shares
+    its submodules and weights with ``model`` (nothing is copied), frozen or not as they
+    are; a frozen one stays in ``eval()`` mode inside a training loop.
+
+    Args:
+        model: a module returned by ``utils.pretrained_torch.efficientnet_lite0`` (any
+            ``include_top``/``pooling``).
+        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
+            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
+            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
+
+    Returns:
+        A ``torch.nn.Module`` from the same float32 images ``(N, 3, H, W)`` to the feature
+        map after block ``num_blocks - 1``, channels first (e.g. ``(N, 80, 4, 4)`` for
+        64-pixel inputs and ``num_blocks=8``).
+    """
+    _check_model(model)
+    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
+        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
+    parts = ("_conv_stem", "_bn0", "_swish", "_blocks", "_global_params")
+    if not all(hasattr(model, part) for part in parts) or len(model._blocks) != 16:
+        raise ValueError(
+            "model must be the module returned by utils.pretrained_torch.efficientnet_lite0(); "
+            "pass that base model itself"
+        )
+    return _EfficientNetTrunk(model, num_blocks).train(model.training)
