@@ -110,16 +110,20 @@ def test_search_finds_a_term(browser, site_url):
 
 def test_a_pytorch_tab_switches_every_synced_tab(browser, site_url):
     page = open_page(browser, f"{site_url}/chapters/04_best_practices.html")
+    # sphinx-design marks each tab's <label> with its sync id; the <input> it labels
+    # carries the checked state
+    selector = "label[data-sync-group='framework'][data-sync-id='pytorch']"
+    checked = "labels => labels.map(l => document.getElementById(l.htmlFor).checked)"
     try:
-        torch_inputs = page.locator("input[data-sync-id='pytorch']")
-        assert torch_inputs.count() >= 2, "chapter 4 should show several synced framework tabs"
-        assert torch_inputs.first.is_checked() is False, "TensorFlow should be the default tab"
-        label_id = torch_inputs.first.get_attribute("id")
-        page.locator(f"label[for='{label_id}']").click()
-        checked = page.eval_on_selector_all(
-            "input[data-sync-id='pytorch']", "inputs => inputs.map(i => i.checked)"
+        labels = page.locator(selector)
+        assert labels.count() >= 2, "chapter 4 should show several synced framework tabs"
+        assert not any(page.eval_on_selector_all(selector, checked)), (
+            "TensorFlow should be the default tab"
         )
-        assert all(checked), f"only some PyTorch tabs switched: {checked}"
+        labels.first.click()
+        states = page.eval_on_selector_all(selector, checked)
+        assert all(states), f"only some PyTorch tabs switched: {states}"
+        assert not page.js_errors, page.js_errors
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "chapter4-pytorch-tabs.png"))
     finally:
