@@ -355,6 +355,8 @@ def plot_class_counts(
     axis.set_ylabel("examples")
     axis.set_title(title or "Examples per class")
     axis.grid(axis="y", alpha=0.3)
-    axis.legend()
+    tallest = max(int(row.max()) for row in rows.values())
+    axis.set_ylim(0, 1.25 * tallest if tallest else 1)  # room for the legend above the bars
+    axis.legend(loc="upper center", ncols=len(rows))
     figure.tight_layout()
     return figure

@@ -347,10 +347,12 @@ def extract_features(
         ]
     else:
         raise TypeError("data must be a tuple (x, y) of numpy arrays or a tf.data.Dataset")
+    # one compiled graph for every batch: much faster than calling a large model eagerly
+    forward = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
     features, labels = [], []
     with tf.device(device or get_device()):
         for inputs, targets in batches:
-            features.append(keras.ops.convert_to_numpy(model(inputs, training=False)))
+            features.append(keras.ops.convert_to_numpy(forward(tf.convert_to_tensor(inputs))))
             targets = np.asarray(targets)
             labels.append(targets.argmax(axis=-1) if targets.ndim == 2 else targets.reshape(-1))
     if not features:
