@@ -54,7 +54,9 @@ import torch
 start_time = time.perf_counter()
 print(f"Python      {platform.python_version()} on {platform.machine()}")
 print(f"NumPy       {np.__version__}")
-print(f"TensorFlow  {tf.__version__} (Keras {keras.__version__}, backend {keras.backend.backend()})")
+print(
+    f"TensorFlow  {tf.__version__} (Keras {keras.__version__}, backend {keras.backend.backend()})"
+)
 print(f"PyTorch     {torch.__version__}")
 
 # %% [markdown]
@@ -84,9 +86,7 @@ reference = left @ right
 with_tensorflow = tf.matmul(left, right).numpy()
 with_pytorch = (torch.from_numpy(left) @ torch.from_numpy(right)).numpy()
 
-largest_gap = max(
-    np.abs(with_tensorflow - reference).max(), np.abs(with_pytorch - reference).max()
-)
+largest_gap = max(np.abs(with_tensorflow - reference).max(), np.abs(with_pytorch - reference).max())
 print(f"largest difference from NumPy: {largest_gap:.2e}")
 assert with_tensorflow.shape == with_pytorch.shape == (64, 16)
 assert largest_gap < 1e-4, "TensorFlow or PyTorch disagrees with NumPy: the install is broken"

@@ -59,7 +59,8 @@ def download_allowed() -> bool:
     value = os.environ.get(ALLOW_DOWNLOAD_ENV, "0").strip().lower()
     if value not in {"0", "1", "true", "false", "yes", "no", ""}:
         raise ValueError(
-            f"{ALLOW_DOWNLOAD_ENV}={value!r} is not understood: use 1 to allow downloads or 0 to forbid them"
+            f"{ALLOW_DOWNLOAD_ENV}={value!r} is not understood: "
+            "use 1 to allow downloads or 0 to forbid them"
         )
     return value in {"1", "true", "yes"}
 
@@ -84,5 +85,5 @@ def seed_everything(seed: int = SEED) -> None:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (code that uses the legacy global generator)
     os.environ["PYTHONHASHSEED"] = str(seed)
