@@ -7,23 +7,30 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-# TensorFlow's start-up notices (oneDNN, CPU features) stay off pages and logs.
+# TensorFlow's info lines stay out of logs. (utils.config.quiet_tensorflow turns on
+# oneDNN's fast CPU kernels, TF_ENABLE_ONEDNN_OPTS=1, and drops their start-up notice.)
 export TF_CPP_MIN_LOG_LEVEL := 2
-export TF_ENABLE_ONEDNN_OPTS := 0
 
 SETUP_STAMP := $(VENV)/.setup-done
 DATA_STAMP  := $(VENV)/.data-done
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data book test test-fast lab serve lint format bench clean clean-cache
+.PHONY: help prerequisites setup data book test test-fast lab serve lint format bench clean clean-cache
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
 
-setup: $(SETUP_STAMP) $(DATA_STAMP) ## create .venv with the pinned packages and fetch the data (once)
+# What the machine must provide (Python 3.10-3.13, Fashion-MNIST, Chromium for `make test`):
+# checked first, all at once, by a standard-library script; one message lists what is missing.
+PREREQUISITES_FOR ?= book
+test: PREREQUISITES_FOR = test
 
-$(SETUP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else "Python 3.10-3.13 is needed (TensorFlow 2.21 has no wheels for " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+prerequisites: ## check the machine first: Python, Fashion-MNIST, Chromium (for test); list what is missing
+	@$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) scripts/check_prerequisites.py --for $(PREREQUISITES_FOR)
+
+setup: prerequisites $(SETUP_STAMP) $(DATA_STAMP) ## create .venv with the pinned packages and fetch the data (once)
+
+$(SETUP_STAMP): requirements.txt requirements-nodeps.txt pyproject.toml | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -51,8 +58,13 @@ test: setup ## run the whole test suite: unit tests, every notebook (nbval), the
 test-fast: setup ## unit and structure tests only (no notebooks, no book build)
 	$(BIN)/python -m pytest tests -m "not slow and not book and not browser"
 
-lab: setup ## open the labs in JupyterLab (.py labs open as notebooks through jupytext)
-	$(BIN)/jupyter lab labs/
+# JupyterLab also reads the course's defaults from jupyter_config/ (added to the search
+# path; ~/.jupyter is neither read for them nor written): a .py lab opens as a notebook on
+# double-click (jupytext's viewer), and jupyterlab-myst renders the MyST roles.
+JUPYTER_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter_config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
+
+lab: setup ## open the labs in JupyterLab (double-click a .py lab: it opens as a notebook)
+	$(JUPYTER_ENV) $(BIN)/jupyter lab labs/
 
 serve: ## serve the built website on http://localhost:$(PORT)
 	@test -f _build/html/index.html || { echo "No built book: run make book first."; exit 1; }

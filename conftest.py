@@ -24,11 +24,18 @@ from pathlib import Path
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
-from tests.booktools import JUPYTER_CACHE, executable_sources, read_source
+from tests.booktools import (
+    JUPYTER_CACHE,
+    executable_sources,
+    execution_order,
+    pages_reading_results,
+    read_source,
+    resolve_source,
+)
 
-# TensorFlow's start-up notices would otherwise fill the test log.
+# TensorFlow's info lines would otherwise fill the test log (the labs' own
+# config.quiet_tensorflow() also turns on oneDNN's fast CPU kernels and drops its notices).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 class SourceNotebook(IPyNbFile):
@@ -82,7 +89,45 @@ def cache_executed_notebook(notebook: SourceNotebook) -> None:
     )
 
 
-NOTEBOOKS = {path.resolve() for path in executable_sources()}
+# Pages that show what the labs recorded (``course_always_reread``) execute on every book
+# build by design (``execution_mode: force``), and the build runs with -W, so a failing
+# cell fails the book test; executing them here as well would run them twice.
+NOTEBOOKS = {path.resolve() for path in executable_sources()} - {
+    resolve_source(docname).resolve() for docname in pages_reading_results()
+}
+
+
+def _in_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    """Several notebooks at once (``pytest -n N``): share the cores out between them.
+
+    Each kernel inherits ``AILM_NUM_THREADS`` (read by ``utils.tf_helpers`` and
+    ``utils.torch_helpers``) and the OpenMP/BLAS thread counts: two kernels that each
+    start one thread per core on a 2-core machine make their threads wait for one another.
+    """
+    if not _in_xdist_worker(config):
+        return
+    workers = int(config.workerinput.get("workercount", 1))
+    if workers > 1:
+        per_worker = str(max(1, (os.cpu_count() or 1) // workers))
+        for variable in ("AILM_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(variable, per_worker)
+
+
+def pytest_sessionstart(session):
+    """Drop cached outputs made before ``utils/``, the pins or the data last changed.
+
+    The book build does the same at its start (``_ext/course_html.py``); doing it here
+    too means nbval's fresh outputs are never mixed with stale ones in the cache.
+    """
+    if _in_xdist_worker(session.config):
+        return  # the controller has done it before any worker started
+    from _ext import cache_freshness
+
+    cache_freshness.drop_stale_records(JUPYTER_CACHE)
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -100,18 +145,25 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Run fast unit tests first, then the notebooks in reading order, then the site.
+    """Order the run: unit tests, notebooks, then the book and the site.
 
-    Reading order (the order of ``_toc.yml``) matters: a page may read what an earlier
-    lab recorded (the framework comparison reads the labs' results).
+    In one process the fast unit tests come first, then the notebooks in reading order.
+    Under ``pytest -n N --dist loadfile`` (``make test``) the notebooks come first, the
+    longest (largest source) first, so that the workers finish at about the same time;
+    no notebook reads what another recorded (the pages that do are left to the book build).
+    The book and site tests always come last: they use what the notebooks cached.
     """
-    reading_order = {path: index for index, path in enumerate(executable_sources())}
+    reading_order = {path: index for index, path in enumerate(execution_order())}
+    parallel = _in_xdist_worker(config)
 
     def rank(item) -> tuple[int, int]:
         if isinstance(item, IPyNbCell):
-            return 1, reading_order.get(Path(str(item.parent.fspath)).resolve(), 0)
+            path = Path(str(item.parent.fspath)).resolve()
+            if parallel:
+                return 0, -path.stat().st_size
+            return 1, reading_order.get(path, 0)
         if item.get_closest_marker("book") or item.get_closest_marker("browser"):
             return 2, 0
-        return 0, 0
+        return 1 if parallel else 0, 0
 
     items.sort(key=rank)  # stable: cells keep their order within a notebook

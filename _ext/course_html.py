@@ -6,13 +6,23 @@
    notebook of each page to ``_build/jupyter_execute/``; we copy it next to the page
    sources in the HTML output and tell sphinx-book-theme about it, which then adds an
    ".ipynb" entry (with outputs) to the download menu.
-2. Re-read the pages listed in ``course_always_reread`` on every build.
+2. Re-read the pages listed in ``course_always_reread`` (pages that show what the labs
+   recorded) on every build, after all other pages, and every page after the
+   dependency fingerprint changed (see 5).
 3. Serve MathJax from the book itself, so mathematics renders offline. MathJax 3's
    browser build ships in the PyPI package ``django-static-mathjax``; we copy the
    few files a page needs (the TeX-to-HTML component, its fonts and TeX extensions,
    about 2 MB) into ``_static/mathjax/``. Without the package the theme's default
    (a CDN) stays in place.
-4. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
+4. Show only buttons that work. The launch buttons (Binder, Colab) and the repository
+   and issues buttons are rendered only when ``repository.url`` in ``_config.yml`` names
+   a real repository; with none configured (the default, an empty string) the page
+   carries no such links. A placeholder address (``example.org``, the made-up
+   ``github.com/ailm-course/...``) counts as none, with a warning (an error under ``-W``).
+5. Keep the execution cache honest: before anything executes, drop the cached outputs
+   if ``utils/``, the pins or the data changed since they were made
+   (``_ext/cache_freshness.py``).
+6. Drop duplicated inline scripts. With jupyter-book 1.0.4, sphinx-thebe's inline
    configuration script (``const THEBE_JS_URL = ...``) is added to a page twice, and
    the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" in the
    browser. Keeping the first copy of each identical script fixes it.
@@ -26,7 +36,17 @@ from pathlib import Path
 
 from sphinx.util import logging
 
+try:
+    import cache_freshness  # _ext/ is on sys.path while Sphinx loads its local extensions
+except ModuleNotFoundError:  # imported as _ext.course_html, as the tests do
+    from _ext import cache_freshness
+
 logger = logging.getLogger(__name__)
+
+#: Addresses that only stand in for a real one; a link to them is a dead link.
+PLACEHOLDER_MARKERS = ("example.org", "example.com", "example.net", "github.com/ailm-course/")
+#: The header buttons that need a repository.
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button")
 
 MATHJAX_DISTRIBUTION = "django-static-mathjax"
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
@@ -61,13 +81,99 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
 
 
 def _always_reread(app, env, added, changed, removed) -> list[str]:
-    """Documents that read data produced elsewhere (``course_always_reread``).
+    """Documents to read again although their source did not change.
 
-    Sphinx re-reads only documents whose source changed, but a page that shows what
-    the labs recorded must be re-read (and, with ``execution_mode: force``, executed)
-    on every build, or it would show the previous build's figures.
+    Sphinx re-reads only documents whose source changed. Two kinds must be re-read anyway:
+
+    - pages that show what the labs recorded (``course_always_reread``): with
+      ``execution_mode: force`` they execute on every build, or they would show the
+      previous build's figures;
+    - every page, once, after the dependency fingerprint (``_ext/cache_freshness.py``)
+      changed: the outputs of the old pages came from the old ``utils/``, pins or data.
+      Their stale cache records are gone, so the notebooks among them execute again;
+      the others are re-read in a moment.
     """
-    return [doc for doc in app.config.course_always_reread if doc in env.found_docs]
+    outdated = [doc for doc in app.config.course_always_reread if doc in env.found_docs]
+    current = cache_freshness.dependency_fingerprint(Path(app.srcdir))
+    if getattr(env, "course_dependency_fingerprint", None) != current:
+        outdated = sorted(env.found_docs)
+        env.course_dependency_fingerprint = current  # pickled with the environment
+    return outdated
+
+
+def _read_recorded_pages_last(app, env, docnames: list[str]) -> None:
+    """Read the ``course_always_reread`` pages after every other page, in their given order.
+
+    Sphinx reads (and MyST-NB executes) documents in sorted order, so a chapter would
+    run before the labs whose recorded results it shows. Moving those pages to the end
+    of the list, in place, lets them read what the labs recorded in this same build.
+    """
+    late = [doc for doc in app.config.course_always_reread if doc in docnames]
+    for doc in late:
+        docnames.remove(doc)
+    docnames.extend(late)
+
+
+def is_placeholder(url: str) -> bool:
+    """Whether ``url`` is a stand-in address rather than a real one."""
+    return any(marker in url.lower() for marker in PLACEHOLDER_MARKERS)
+
+
+def configure_repository_buttons(theme_options: dict) -> str | None:
+    """Switch the repository-dependent buttons on or off, in place; return the repository.
+
+    Args:
+        theme_options: ``html_theme_options`` as Jupyter Book derives them from
+            ``_config.yml`` (``repository_url`` from ``repository.url``, ``launch_buttons``).
+
+    Returns:
+        The configured repository URL, or None when there is none (empty, missing or a
+        placeholder): then the launch buttons and the repository and issues buttons are
+        removed, so no page links to an address that does not exist.
+    """
+    url = str(theme_options.get("repository_url") or "").strip()
+    if not url or is_placeholder(url):
+        theme_options.pop("launch_buttons", None)
+        theme_options.pop("repository_url", None)
+        for button in (*REPOSITORY_BUTTONS, "use_edit_page_button"):
+            theme_options[button] = False
+        return None
+    launch_buttons = theme_options.get("launch_buttons") or {}
+    placeholders = {k: v for k, v in launch_buttons.items() if is_placeholder(str(v))}
+    if placeholders:
+        raise ValueError(
+            f"launch_buttons in _config.yml name placeholder addresses {placeholders}: "
+            "remove them or give real ones"
+        )
+    for button in REPOSITORY_BUTTONS:
+        theme_options.setdefault(button, True)
+    return url
+
+
+def _repository_buttons(app, config) -> None:
+    theme_options = config.html_theme_options
+    configured = str(theme_options.get("repository_url") or "")
+    if configured and is_placeholder(configured):
+        logger.warning(
+            f"[course_html] repository.url in _config.yml is a placeholder ({configured}): "
+            "no launch or repository buttons are rendered; give the real address or leave "
+            'it empty ("")'
+        )
+    if configure_repository_buttons(theme_options) is None:
+        logger.info("[course_html] no repository configured: no launch or repository buttons")
+
+
+def _drop_stale_executions(app) -> None:
+    # MyST-NB resolves the cache folder in its own builder-inited handler (run before this)
+    mystnb_config = getattr(app.env, "mystnb_config", None)
+    configured = getattr(mystnb_config, "execution_cache_path", "") or "_build/.jupyter_cache"
+    cache_path = Path(app.srcdir) / configured  # an absolute path stays as it is
+    removed = cache_freshness.drop_stale_records(cache_path, Path(app.srcdir))
+    if removed:
+        logger.info(
+            f"[course_html] utils/, the pins or the data changed: {len(removed)} cached "
+            "notebook(s) will execute again"
+        )
 
 
 def _mathjax_source() -> Path | None:
@@ -103,9 +209,12 @@ def _serve_mathjax_locally(app) -> None:
 
 
 def setup(app):
+    app.connect("config-inited", _repository_buttons)
     app.connect("builder-inited", _serve_mathjax_locally)
+    app.connect("builder-inited", _drop_stale_executions, priority=600)
     app.add_config_value("course_always_reread", [], "env")
     app.connect("env-get-outdated", _always_reread)
+    app.connect("env-before-read-docs", _read_recorded_pages_last)
     # run before sphinx-book-theme builds its header buttons (default priority 500)
     app.connect("html-page-context", _offer_ipynb, priority=400)
     # run after every extension has added its scripts

@@ -26,8 +26,9 @@
 # - both frameworks compute the same matrix product;
 # - where the course keeps its data (`AILM_DATA_DIR`).
 #
-# If a cell fails, the error message says what to install or run; the README's
-# *Troubleshooting* section has more.
+# If a cell fails, the error message says what to install or run; the FAQ,
+# {doc}`../chapters/08_faq`, answers the common setup questions (GPU, offline use,
+# where the data come from), and the README covers installation on each system.
 
 # %% [markdown]
 # ## Setup

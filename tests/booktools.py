@@ -60,6 +60,19 @@ def executable_sources() -> list[Path]:
     return [path for path in map(resolve_source, toc_files()) if is_executable(path)]
 
 
+def pages_reading_results() -> list[str]:
+    """TOC entries that show what the labs recorded (``course_always_reread`` in _config.yml)."""
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return list(config["sphinx"]["config"].get("course_always_reread", []))
+
+
+def execution_order() -> list[Path]:
+    """The executable sources in the order they must run: reading order, except that the
+    pages showing recorded results come last (the book build reads them last too)."""
+    late = [resolve_source(docname) for docname in pages_reading_results()]
+    return [p for p in executable_sources() if p not in late] + late
+
+
 def read_source(path: Path):
     """Read a notebook source exactly as the book build reads it."""
     text = path.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ def build_log() -> str:
     earlier in the session are taken from there instead of being executed again.
     """
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
         [str(jupyter_book), "build", str(REPO_ROOT), "-W", "-n", "--keep-going"],
         cwd=REPO_ROOT,

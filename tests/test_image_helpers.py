@@ -189,7 +189,7 @@ def test_extract_features_rejects_bad_input(framework):
         helpers.extract_features(model, images)  # labels missing
 
 
-# --- cut_base, both frameworks (loads the pretrained weights: a few seconds) ---------------
+# --- pretrained_*.cut_base, both frameworks (loads the pretrained weights: a few seconds) ----
 
 
 @pytest.fixture(scope="module")
@@ -209,13 +209,13 @@ def lite0_bases():
 def test_cut_base_gives_the_same_features_in_both_frameworks(lite0_bases, num_blocks, shape):
     import torch
 
-    from utils import pretrained, pretrained_torch, tf_helpers, torch_helpers
+    from utils import pretrained, pretrained_tf, pretrained_torch, tf_helpers, torch_helpers
 
     keras_base, torch_base = lite0_bases
     rng = np.random.default_rng(0)
     images = pretrained.preprocess_images(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), 64)
-    keras_trunk = tf_helpers.cut_base(keras_base, num_blocks)
-    torch_trunk = torch_helpers.cut_base(torch_base, num_blocks)
+    keras_trunk = pretrained_tf.cut_base(keras_base, num_blocks)
+    torch_trunk = pretrained_torch.cut_base(torch_base, num_blocks)
     from_keras = np.asarray(keras_trunk(images, training=False))
     with torch.no_grad():
         from_torch = torch_trunk(pretrained_torch.to_model_input(images)).numpy()
@@ -234,12 +234,12 @@ def test_cut_base_gives_the_same_features_in_both_frameworks(lite0_bases, num_bl
 def test_cut_base_shares_weights_and_a_frozen_trunk_stays_in_eval_mode(lite0_bases):
     import torch
 
-    from utils import tf_helpers, torch_helpers
+    from utils import pretrained_tf, pretrained_torch
 
     keras_base, torch_base = lite0_bases
-    keras_trunk = tf_helpers.cut_base(keras_base, 2)
+    keras_trunk = pretrained_tf.cut_base(keras_base, 2)
     assert keras_trunk.get_layer("stem_conv") is keras_base.get_layer("stem_conv")
-    torch_trunk = torch_helpers.cut_base(torch_base, 2)
+    torch_trunk = pretrained_torch.cut_base(torch_base, 2)
     assert torch_trunk.conv_stem is torch_base._conv_stem
     assert len(torch_trunk.blocks) == 2
     torch_trunk.train()
@@ -260,10 +260,12 @@ def test_cut_base_shares_weights_and_a_frozen_trunk_stays_in_eval_mode(lite0_bas
 def test_cut_base_rejects_bad_arguments(lite0_bases, framework):
     import torch
 
-    from utils import tf_helpers, torch_helpers
+    from utils import pretrained_tf, pretrained_torch
 
     keras_base, torch_base = lite0_bases
-    helpers, base = (tf_helpers, keras_base) if framework == "tf" else (torch_helpers, torch_base)
+    helpers, base = (
+        (pretrained_tf, keras_base) if framework == "tf" else (pretrained_torch, torch_base)
+    )
     for bad in (0, 17, 2.0, True):
         with pytest.raises(ValueError, match="num_blocks"):
             helpers.cut_base(base, bad)

@@ -84,3 +84,34 @@ def test_twin_results_reject_an_unknown_task():
 )
 def test_format_figure(value, shown):
     assert results.format_figure(value) == shown
+
+
+def test_record_and_compare_prints_the_twin_difference(capsys):
+    results.record(
+        "text_classification_torch", "pytorch", test_accuracy=0.75, split_fingerprint="ab"
+    )
+    twin = results.record_and_compare(
+        "text_classification_tf",
+        "tensorflow",
+        test_accuracy=0.8,
+        split_fingerprint="ab",
+        wall_seconds=61.6,
+    )
+    assert twin["test_accuracy"] == 0.75
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("recorded ") and out[0].endswith("text_classification_tf.json")
+    assert out[1] == "PyTorch twin: test accuracy 0.750 (difference +0.050; same split: True)"
+    assert out[2] == "wall time of this lab: 62 s"
+    assert results.load_results("text_classification_tf")["figures"]["test_accuracy"] == 0.8
+
+
+def test_record_and_compare_without_the_twin(capsys):
+    assert results.record_and_compare("image_classification_torch", "pytorch", f1=0.5) is None
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "the Keras twin has not recorded results yet"
+    )
+
+
+def test_record_leaves_no_temporary_file(tmp_path):
+    results.record("text_classification_tf", "tensorflow", test_accuracy=0.8)
+    assert [path.name for path in config.results_dir().iterdir()] == ["text_classification_tf.json"]

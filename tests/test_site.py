@@ -97,6 +97,63 @@ def test_every_image_has_alt_text(browser, site_url, path):
         page.context.close()
 
 
+#: Markdown table syntax that leaked into a page as text: a header rule such as
+#: "| --- | --- |" or "|---|:---:|" on a line of its own
+RAW_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.MULTILINE)
+
+
+def raw_table_lines(text: str) -> list[str]:
+    """Lines of rendered text that are Markdown table rules, i.e. a table that did not render."""
+    return [match.group(0).strip() for match in RAW_TABLE_RULE.finditer(text)]
+
+
+def test_raw_table_rules_are_recognised():
+    assert raw_table_lines("intro\n| figure | TF |\n| --- | --- |\n| a | b |")
+    assert raw_table_lines("|---|:---:|")
+    assert not raw_table_lines("a range 1 --- 2, and a | pipe")
+
+
+@pytest.mark.parametrize("path", page_paths())
+def test_tables_and_figures_render(browser, site_url, path):
+    """No table shows as raw Markdown, every table has rows and cells, every image loads."""
+    page = open_page(browser, f"{site_url}/{path}")
+    try:
+        page.wait_for_load_state("load")
+        # code listings may show table syntax on purpose; judge only the rendered text
+        text = page.evaluate(
+            """() => {
+                const main = document.querySelector('main').cloneNode(true);
+                main.querySelectorAll('pre, code, .highlight').forEach(e => e.remove());
+                return main.innerText;
+            }"""
+        )
+        assert not raw_table_lines(text), (
+            f"{path}: tables shown as raw text: {raw_table_lines(text)}"
+        )
+        tables = page.eval_on_selector_all(
+            "main table",
+            """tables => tables.map(t => [
+                t.rows.length,
+                Math.max(0, ...Array.from(t.rows).map(r => r.cells.length)),
+                t.getBoundingClientRect().height,
+            ])""",
+        )
+        broken = [shape for shape in tables if shape[0] < 2 or shape[1] < 2 or shape[2] <= 0]
+        assert not broken, f"{path}: empty or invisible tables (rows, columns, height): {broken}"
+        images = page.eval_on_selector_all(
+            "main img",
+            "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])",
+        )
+        unloaded = [src for src, loaded in images if not loaded]
+        assert not unloaded, f"{path}: images that do not load: {unloaded}"
+        figures = page.eval_on_selector_all(
+            "main figure", "figures => figures.map(f => f.querySelectorAll('img, svg').length)"
+        )
+        assert all(figures), f"{path}: a figure without an image"
+    finally:
+        page.context.close()
+
+
 def test_the_site_root_leads_to_the_landing_page(browser, site_url):
     page = open_page(browser, f"{site_url}/index.html")
     try:

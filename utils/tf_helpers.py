@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from utils import config
+from utils.checks import check_training_settings
 
 config.quiet_tensorflow()  # must run before TensorFlow is imported
 
@@ -41,6 +42,35 @@ def set_seed(seed: int = config.SEED) -> None:
     """
     config.seed_everything(seed)
     keras.utils.set_random_seed(seed)
+
+
+def set_threads(num_threads: int | None = None) -> None:
+    """Limit TensorFlow's CPU threads; ``None`` keeps its default (every core).
+
+    This module calls it on import with :func:`utils.config.num_threads` (the
+    ``AILM_NUM_THREADS`` variable). TensorFlow reads the setting once, when it first runs
+    an operation: call it before any model is built.
+
+    Args:
+        num_threads: threads within one operation (intra-op) and operations run side by
+            side (inter-op), a whole number >= 1, or ``None``.
+    """
+    if num_threads is None:
+        return
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be an int >= 1 or None, got {num_threads!r}")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(num_threads)
+    except RuntimeError as error:  # TensorFlow has already started its thread pools
+        if tf.config.threading.get_intra_op_parallelism_threads() != num_threads:
+            raise RuntimeError(
+                f"TensorFlow already runs with its own thread settings ({error}); call "
+                "tf_helpers.set_threads(...) before building a model, or restart the kernel"
+            ) from None
+
+
+set_threads(config.num_threads())
 
 
 def get_device() -> str:
@@ -101,7 +131,7 @@ def train(
         The history: ``{"loss", "accuracy", "val_loss", "val_accuracy"}`` -> per-epoch lists.
     """
     _check_model(model)
-    _check_training_settings(epochs, batch_size, learning_rate, patience)
+    check_training_settings(epochs, batch_size, learning_rate, patience)
     loss = "binary_crossentropy" if _num_outputs(model) == 1 else "sparse_categorical_crossentropy"
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -234,20 +264,6 @@ def _check_model(model: Any) -> None:
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
 
 
-def _check_training_settings(
-    epochs: int, batch_size: int, learning_rate: float, patience: int
-) -> None:
-    for name, value, smallest in (
-        ("epochs", epochs, 1),
-        ("batch_size", batch_size, 1),
-        ("patience", patience, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-            raise ValueError(f"{name} must be an int >= {smallest}, got {value!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-
-
 def _num_outputs(model: keras.Model) -> int:
     shape = model.outputs[0].shape if getattr(model, "outputs", None) else None
     if shape is None:
@@ -358,38 +374,3 @@ def extract_features(
     if not features:
         raise ValueError("data is empty: there is nothing to run the model on")
     return np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64)
-
-
-def cut_base(model: keras.Model, num_blocks: int) -> keras.Model:
-    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
-
-    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
-    layers compute more general features (edges, textures, simple parts), which often
-    transfer better to images that look nothing like ImageNet. The returned model shares
-    its layers and weights with ``model`` (nothing is copied), frozen or not as they are.
-
-    Args:
-        model: a model returned by ``utils.pretrained_tf.efficientnet_lite0`` (any
-            ``include_top``/``pooling``).
-        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
-            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
-            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
-
-    Returns:
-        A ``keras.Model`` from the same float32 images ``(N, H, W, 3)`` to the feature map
-        after block ``num_blocks - 1``, channels last (e.g. ``(N, 4, 4, 80)`` for 64-pixel
-        inputs and ``num_blocks=8``).
-    """
-    _check_model(model)
-    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
-        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
-    prefix = f"block{num_blocks - 1:02d}_"
-    block_layers = [layer for layer in model.layers if layer.name.startswith(prefix)]
-    if not block_layers or "head_conv" not in {layer.name for layer in model.layers}:
-        raise ValueError(
-            "model must be the model returned by utils.pretrained_tf.efficientnet_lite0() "
-            f"(it has no layer 'head_conv' or '{prefix}...'); pass that base model itself"
-        )
-    return keras.Model(
-        model.input, block_layers[-1].output, name=f"efficientnet_lite0_blocks_0_{num_blocks - 1}"
-    )

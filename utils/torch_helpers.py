@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm import TqdmWarning
 
 from utils import config
+from utils.checks import check_training_settings
 
 with warnings.catch_warnings():
     # In Jupyter without ipywidgets, tqdm.auto warns and falls back to the text bar: fine.
@@ -50,6 +51,25 @@ def set_seed(seed: int = config.SEED) -> None:
     """
     config.seed_everything(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def set_threads(num_threads: int | None = None) -> None:
+    """Limit PyTorch's CPU threads; ``None`` keeps its default (every core).
+
+    This module calls it on import with :func:`utils.config.num_threads` (the
+    ``AILM_NUM_THREADS`` variable), so both frameworks' labs follow one setting.
+
+    Args:
+        num_threads: threads within one operation, a whole number >= 1, or ``None``.
+    """
+    if num_threads is None:
+        return
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be an int >= 1 or None, got {num_threads!r}")
+    torch.set_num_threads(num_threads)
+
+
+set_threads(config.num_threads())
 
 
 def get_device() -> torch.device:
@@ -115,7 +135,7 @@ def train(
         The history: ``{"loss", "accuracy", "val_loss", "val_accuracy"}`` -> per-epoch lists.
     """
     _check_model(model)
-    _check_training_settings(epochs, batch_size, learning_rate, patience)
+    check_training_settings(epochs, batch_size, learning_rate, patience)
     device = torch.device(device) if device is not None else get_device()
     train_loader = _as_loader(train_data, "train_data", batch_size, shuffle=True)
     val_loader = _as_loader(val_data, "val_data", 256, shuffle=False)
@@ -285,20 +305,6 @@ def _check_model(model: Any) -> None:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
-def _check_training_settings(
-    epochs: int, batch_size: int, learning_rate: float, patience: int
-) -> None:
-    for name, value, smallest in (
-        ("epochs", epochs, 1),
-        ("batch_size", batch_size, 1),
-        ("patience", patience, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-            raise ValueError(f"{name} must be an int >= {smallest}, got {value!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-
-
 def _as_tensor(array: np.ndarray) -> torch.Tensor:
     if np.issubdtype(array.dtype, np.floating):
         return torch.as_tensor(array, dtype=torch.float32)
@@ -403,71 +409,3 @@ def extract_features(
     if not features:
         raise ValueError("data is empty: there is nothing to run the model on")
     return np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64)
-
-
-class _EfficientNetTrunk(nn.Module):
-    """Stem and first blocks of an EfficientNet-Lite0, sharing its modules (see ``cut_base``)."""
-
-    def __init__(self, model: nn.Module, num_blocks: int) -> None:
-        super().__init__()
-        self.conv_stem, self.bn0, self.activation = model._conv_stem, model._bn0, model._swish
-        self.blocks = nn.ModuleList(model._blocks[:num_blocks])
-        # stochastic depth grows with the block's index over all 16 blocks, as in the full model
-        self.drop_connect_rate = model._global_params.drop_connect_rate or 0.0
-        self.total_blocks = len(model._blocks)
-        self.freeze_batchnorm = bool(getattr(model, "freeze_batchnorm", False))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.activation(self.bn0(self.conv_stem(images)))
-        for index, block in enumerate(self.blocks):
-            rate = self.drop_connect_rate * index / self.total_blocks
-            features = block(features, drop_connect_rate=rate or None)
-        return features
-
-    def train(self, mode: bool = True) -> _EfficientNetTrunk:
-        """Like the full model: frozen blocks, and BatchNorm when frozen, stay in eval mode."""
-        if not any(parameter.requires_grad for parameter in self.parameters()):
-            mode = False
-        super().train(mode)
-        if mode:
-            for block in self.blocks:
-                if not any(parameter.requires_grad for parameter in block.parameters()):
-                    block.eval()
-            if self.freeze_batchnorm:
-                for module in self.modules():
-                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                        module.eval()
-        return self
-
-
-def cut_base(model: nn.Module, num_blocks: int) -> nn.Module:
-    """The lower part of a pretrained EfficientNet-Lite0: its stem and first ``num_blocks`` blocks.
-
-    Features from the top of an ImageNet network are specific to ImageNet's photos; lower
-    layers compute more general features (edges, textures, simple parts), which often
-    transfer better to images that look nothing like ImageNet. The returned module shares
-    its submodules and weights with ``model`` (nothing is copied), frozen or not as they
-    are; a frozen one stays in ``eval()`` mode inside a training loop.
-
-    Args:
-        model: a module returned by ``utils.pretrained_torch.efficientnet_lite0`` (any
-            ``include_top``/``pooling``).
-        num_blocks: how many of the 16 MBConv blocks to keep, 1-16. Blocks 0-15 form
-            seven stages; a stage ends after blocks 1, 3, 5, 8, 11, 15 and 16, where
-            the feature map has 16, 24, 40, 80, 112, 192 and 320 channels.
-
-    Returns:
-        A ``torch.nn.Module`` from the same float32 images ``(N, 3, H, W)`` to the feature
-        map after block ``num_blocks - 1``, channels first (e.g. ``(N, 80, 4, 4)`` for
-        64-pixel inputs and ``num_blocks=8``).
-    """
-    _check_model(model)
-    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or not 1 <= num_blocks <= 16:
-        raise ValueError(f"num_blocks must be an int between 1 and 16, got {num_blocks!r}")
-    parts = ("_conv_stem", "_bn0", "_swish", "_blocks", "_global_params")
-    if not all(hasattr(model, part) for part in parts) or len(model._blocks) != 16:
-        raise ValueError(
-            "model must be the module returned by utils.pretrained_torch.efficientnet_lite0(); "
-            "pass that base model itself"
-        )
-    return _EfficientNetTrunk(model, num_blocks).train(model.training)
