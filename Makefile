@@ -52,8 +52,14 @@ book: setup ## build the website into _build/html (only changed notebooks re-run
 	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
 	@echo "or serve it with: make serve   (then http://localhost:$(PORT))"
 
+# Two steps. 1: unit tests and every notebook (nbval), two pytest workers at once, each
+# notebook whole on one worker with its share of the cores (conftest.py). 2: the book
+# build, which takes the notebooks' outputs from the cache, and the site tests over it.
+TEST_WORKERS ?= 2
+
 test: setup ## run the whole test suite: unit tests, every notebook (nbval), the book build
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not book and not browser" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m "book or browser"
 
 test-fast: setup ## unit and structure tests only (no notebooks, no book build)
 	$(BIN)/python -m pytest tests -m "not slow and not book and not browser"

@@ -39,8 +39,9 @@
 # machine: every worker is a process on this computer, and they talk over the loopback
 # network interface (`127.0.0.1`).
 #
-# **Runtime**: {glue:text}`torch_wall_minutes:.1f` minutes on this run (the budget is 4
-# minutes on a 2-core CPU; the lab prints its own wall time at the end).
+# **Runtime**: {glue:text}`torch_wall_minutes:.1f` minutes on the run that built this page.
+# The lab is sized for less than 4 minutes on a quiet 2-core CPU; on a busy machine it
+# takes longer (it prints its own wall time at the end).
 
 # %% [markdown]
 # ## Setup
@@ -84,14 +85,15 @@ TRAIN_PER_CLASS = 320  # 3,200 training images: 50 steps per epoch
 TEST_PER_CLASS = 200  # 2,000 test images
 STEPS = 150  # three epochs
 WORKER_COUNTS = (1, 2, 4)
+SHORT_STEPS = 20  # the 4-worker run: for equivalence and throughput only
 EQUIVALENCE_STEPS = 5  # compare the weights after this many steps...
 TOLERANCE = 1e-5  # ...and allow at most this absolute difference
-SNAPSHOT_STEPS = (1, 2, 3, 5, 10, 20, 50, 100)  # weights saved after these steps
+SNAPSHOT_STEPS = (1, 2, 3, 5, 10, 20)  # weights saved after these steps
 BENCHMARK_STEPS = 10  # steps timed for computation alone and communication alone
 CHECKPOINT_EVERY = 50  # steps
 CRASH_AT_STEP = 110  # one worker dies here; the last checkpoint is at step 100
 RESUME_TOLERANCE = 0.02  # test accuracy after a crash and resume vs without the crash
-ACCURACY_FLOOR = 0.65  # after STEPS steps, in every run
+ACCURACY_FLOOR = 0.65  # after STEPS steps, in every such run
 TIMEOUT_SECONDS = 240  # per launch: then every worker is killed
 
 WORKER_SCRIPT = Path(launcher.__file__).with_name("torch_worker.py")
@@ -175,9 +177,11 @@ def train(workers: int, name: str, *extra: str, max_restarts: int = 0) -> dict:
 print(" ".join(launcher.torchrun_command(WORKER_SCRIPT.name, 2, ["--out", "run"])[1:]))
 
 # %% [markdown]
-# Three runs of the whole training, with 1, 2 and 4 workers, each with the same global
-# batch, seed and number of steps. Each saves its weights after the steps in
-# `SNAPSHOT_STEPS` and, after training, times computation and communication separately.
+# Three runs with 1, 2 and 4 workers, each with the same global batch and seed. The runs
+# with 1 and 2 workers train for `STEPS` steps; the one with 4 workers, which on two
+# cores mostly waits for its turn, stops after `SHORT_STEPS`, enough to compare its
+# weights and time it. Each saves its weights after the steps in `SNAPSHOT_STEPS` and,
+# after training, times computation and communication separately.
 
 # %%
 training_runs = {}
@@ -185,6 +189,7 @@ for workers in WORKER_COUNTS:
     training_runs[workers] = train(
         workers,
         f"workers{workers}",
+        *("--steps", str(STEPS if workers < 4 else SHORT_STEPS)),
         *("--snapshot-at", *map(str, SNAPSHOT_STEPS)),
         *("--benchmark-steps", str(BENCHMARK_STEPS)),
     )
@@ -193,8 +198,10 @@ for workers in WORKER_COUNTS:
         f"{workers} worker(s): {run['steps']} steps in {run['wall_seconds']:.1f} s "
         f"(start-up included), test accuracy {run['test_accuracy']:.4f}"
     )
-    assert run["steps"] == STEPS and run["world_size"] == workers
-    assert run["test_accuracy"] >= ACCURACY_FLOOR, f"{workers} workers: accuracy too low"
+    assert run["steps"] == (STEPS if workers < 4 else SHORT_STEPS)
+    assert run["world_size"] == workers
+    if run["steps"] == STEPS:  # the short run has not learned yet
+        assert run["test_accuracy"] >= ACCURACY_FLOOR, f"{workers} workers: accuracy too low"
 
 # %% [markdown]
 # A worker's own output is in the log: each rank announces itself, and rank 0 reports
@@ -206,15 +213,17 @@ print(training_runs[2]["log"][-600:])
 # %% [markdown]
 # ## Same computation, proven
 #
-# With one process, a step computes the mean loss over the 64 images of the global batch
-# and its gradient. With N workers, each computes the mean over its 64 / N images, and
-# DDP averages the N gradients. The average of N means over equal shares is the mean
-# over the whole batch, and the gradient is linear: **the two are the same number**, in
-# exact arithmetic. In floating point they differ in the last bits, because the sums are
-# taken in another order ((a + b) + c need not equal a + (b + c) in float32).
+# With one process, a step computes the mean loss over the `BATCH_SIZE` images of the
+# global batch and its gradient. With N workers, each computes the mean over its
+# `BATCH_SIZE` / N images, and DDP averages the N gradients. The average of N means over
+# equal shares is the mean over the whole batch, and the gradient is linear: **the two
+# are the same number**, in exact arithmetic. In floating point they differ in the last
+# bits, because the sums are taken in another order ((a + b) + c need not equal a + (b +
+# c) in float32).
 #
 # So we compare the weights of the 1-worker run with those of the 2- and 4-worker runs
-# after every snapshot step, as the largest absolute difference over all 206,922 weights.
+# after every snapshot step, as the largest absolute difference over all
+# {glue:text}`torch_parameters:,d` weights.
 
 # %%
 reference = training_runs[1]["folder"]
@@ -228,16 +237,13 @@ drift = {
     ]
     for workers in WORKER_COUNTS[1:]
 }
-final_drift = {
-    workers: runs.max_abs_difference(
-        runs.load_weights(reference), runs.load_weights(training_runs[workers]["folder"])
-    )
-    for workers in WORKER_COUNTS[1:]
-}
+final_drift = runs.max_abs_difference(
+    runs.load_weights(reference), runs.load_weights(training_runs[2]["folder"])
+)
 for workers in WORKER_COUNTS[1:]:
     cells = ", ".join(f"{s}: {d:.1e}" for s, d in zip(SNAPSHOT_STEPS, drift[workers], strict=True))
     print(f"1 vs {workers} workers, max |difference| after step {cells}")
-    print(f"   after all {STEPS} steps: {final_drift[workers]:.1e}")
+print(f"1 vs 2 workers after all {STEPS} steps: {final_drift:.1e}")
 equivalence = {w: drift[w][SNAPSHOT_STEPS.index(EQUIVALENCE_STEPS)] for w in WORKER_COUNTS[1:]}
 for workers, difference in equivalence.items():
     assert difference <= TOLERANCE, (
@@ -245,13 +251,13 @@ for workers, difference in equivalence.items():
     )
 glue("torch_equivalence_2", equivalence[2], display=False)
 glue("torch_equivalence_4", equivalence[4], display=False)
-glue("torch_final_drift_2", final_drift[2], display=False)
+glue("torch_final_drift_2", final_drift, display=False)
+glue("torch_parameters", training_runs[1]["parameters"], display=False)
 glue("EQUIVALENCE_STEPS", EQUIVALENCE_STEPS, display=False)
 glue("TOLERANCE", TOLERANCE, display=False)
-accuracies = {w: training_runs[w]["test_accuracy"] for w in WORKER_COUNTS}
+accuracies = {w: training_runs[w]["test_accuracy"] for w in WORKER_COUNTS[:2]}
 glue("torch_accuracy_1", accuracies[1], display=False)
 glue("torch_accuracy_2", accuracies[2], display=False)
-glue("torch_accuracy_4", accuracies[4], display=False)
 
 # %%
 figure, axis = plt.subplots(figsize=(6, 3.5))
@@ -268,11 +274,11 @@ plt.show()
 # {glue:text}`torch_equivalence_4:.1e`), rounding-error size, below the tolerance of
 # {glue:text}`TOLERANCE`. The difference then grows: training amplifies small
 # differences, as any long chain of nonlinear steps does, and after all steps it is
-# {glue:text}`torch_final_drift_2:.1e`. The runs are still equally good, with test
-# accuracies of {glue:text}`torch_accuracy_1:.3f`, {glue:text}`torch_accuracy_2:.3f`
-# and {glue:text}`torch_accuracy_4:.3f` for 1, 2 and 4 workers: neither is the "right"
-# one. Bit-for-bit equal runs would need the same summation order, which a different
-# number of workers cannot give.
+# {glue:text}`torch_final_drift_2:.1e` between 1 and 2 workers. The runs are still equally
+# good, with test accuracies of {glue:text}`torch_accuracy_1:.3f` and
+# {glue:text}`torch_accuracy_2:.3f` for 1 and 2 workers: neither is the "right" one.
+# Bit-for-bit equal runs would need the same summation order, which a different number
+# of workers cannot give.
 
 # %% [markdown]
 # ## How fast is it?
@@ -303,7 +309,9 @@ for workers in WORKER_COUNTS:
 # the speed, and only if nothing else needs the cores: the notebook, the operating system
 # and the other worker's communication compete with them. With four workers on two
 # cores, the processes take turns on the cores, and every all-reduce waits for the
-# slowest: there is nothing to gain and switching to lose.
+# slowest: on a quiet machine four workers cannot beat two. (On a busy machine they can
+# seem to, because the operating system shares the cores among all processes, and four
+# processes get a larger share than two.)
 #
 # ### Communication and computation
 #

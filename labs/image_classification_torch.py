@@ -203,7 +203,7 @@ def build_cnn() -> nn.Sequential:
 
 
 torch_helpers.set_seed(SEED)
-model = build_cnn()
+model = build_cnn().to(memory_format=torch.channels_last)
 parameters = torch_helpers.count_parameters(model)
 print(model)
 print(f"learned parameters: {parameters:,}")
@@ -212,6 +212,15 @@ print(f"learned parameters: {parameters:,}")
 # The Keras twin prints the same number of learned parameters. (Batch normalisation's
 # running mean and variance are buffers in PyTorch, statistics rather than learned
 # weights, and are not counted.)
+#
+# One line above is about speed, not about the model: `.to(memory_format=torch.channels_last)`
+# stores the convolution weights, and so the feature maps computed from them, with the
+# channels as the last, fastest-changing axis, the layout Keras uses throughout. The
+# shapes PyTorch reports stay `(N, C, H, W)` and the arithmetic is the same; only the
+# order of the numbers in memory changes. On a CPU, oneDNN's pooling, batch
+# normalisation and convolution kernels are faster in that layout, so this network
+# trains noticeably faster with it (try it: remove the call and compare the training
+# time printed below).
 #
 # ### Train
 #

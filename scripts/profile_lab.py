@@ -1,7 +1,7 @@
 """Where does a lab's time go? Execute it in a real kernel, as nbval does, and time it.
 
     python scripts/profile_lab.py labs/image_classification_tf.py
-    python scripts/profile_lab.py labs/text_classification_torch.py --env TF_ENABLE_ONEDNN_OPTS=1
+    python scripts/profile_lab.py labs/text_classification_tf.py --env TF_ENABLE_ONEDNN_OPTS=0
 
 Prints the kernel's start-up time, the wall time of every section (the Markdown
 headings of the lab), the slowest cells, and the bytes of output the kernel streamed
@@ -11,6 +11,7 @@ back, then the total. Nothing is asserted; nothing is written next to the source
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -29,6 +30,15 @@ def _heading(cell) -> str | None:
     return None
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _output_bytes(cell) -> int:
     total = 0
     for output in cell.get("outputs", []):
@@ -39,7 +49,7 @@ def _output_bytes(cell) -> int:
     return total
 
 
-def profile(path: Path, env: dict[str, str], timeout: int) -> None:
+def profile(path: Path, env: dict[str, str], timeout: int) -> dict[str, float]:
     from nbclient import NotebookClient
 
     notebook = read_source(path)
@@ -50,13 +60,20 @@ def profile(path: Path, env: dict[str, str], timeout: int) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     cell_seconds: dict[int, float] = {}
-    started: dict[int, float] = {}
+    cell_cpu: dict[int, float] = {}
+    started: dict[int, tuple[float, float]] = {}
+
+    def kernel_pid() -> int | None:
+        process = getattr(client.km.provisioner, "process", None)
+        return getattr(process, "pid", None)
 
     def before(cell, cell_index, **_):
-        started[cell_index] = time.perf_counter()
+        started[cell_index] = time.perf_counter(), _cpu_seconds(kernel_pid())
 
     def after(cell, cell_index, **_):
-        cell_seconds[cell_index] = time.perf_counter() - started[cell_index]
+        wall, cpu = started[cell_index]
+        cell_seconds[cell_index] = time.perf_counter() - wall
+        cell_cpu[cell_index] = _cpu_seconds(kernel_pid()) - cpu
 
     client.on_cell_execute = before
     client.on_cell_executed = after
@@ -74,6 +91,7 @@ def profile(path: Path, env: dict[str, str], timeout: int) -> None:
     total = time.perf_counter() - total_start
 
     sections: dict[str, float] = {}
+    section_cpu: dict[str, float] = {}
     section = "(before the first heading)"
     slow: list[tuple[float, int, str]] = []
     streamed = 0
@@ -83,19 +101,27 @@ def profile(path: Path, env: dict[str, str], timeout: int) -> None:
             continue
         seconds = cell_seconds.get(index, 0.0)
         sections[section] = sections.get(section, 0.0) + seconds
+        section_cpu[section] = section_cpu.get(section, 0.0) + cell_cpu.get(index, 0.0)
         first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
         slow.append((seconds, index, first_line[:60]))
         streamed += _output_bytes(cell)
     print(f"\n{path.name}: {total:.1f} s in all; kernel start {kernel_seconds:.1f} s")
+    print("     wall     CPU  section (CPU: the kernel's user + system time, all threads)")
     for name, seconds in sections.items():
         if seconds >= 0.5:
-            print(f"  {seconds:7.1f} s  {name}")
+            print(f"  {seconds:6.1f}s {section_cpu[name]:6.1f}s  {name}")
     print("  slowest cells:")
     for seconds, index, line in sorted(slow, reverse=True)[:6]:
         print(f"  {seconds:7.1f} s  cell {index}: {line}")
     cells_total = sum(cell_seconds.values())
     print(f"  cells {cells_total:.1f} s, outside cells {total - cells_total:.1f} s,")
-    print(f"  {streamed / 1024:.0f} KiB of output streamed back")
+    print(f"  {streamed / 1024:.0f} KiB of output streamed back", flush=True)
+    return {
+        "total_seconds": total,
+        "kernel_start_seconds": kernel_seconds,
+        "cpu_seconds": sum(cell_cpu.values()),
+        "sections": sections,
+    }
 
 
 def main() -> None:
@@ -103,6 +129,7 @@ def main() -> None:
     parser.add_argument("labs", nargs="+", type=Path, help="lab sources (.py or .md)")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the kernel")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--json", type=Path, help="also write the figures of one lab here")
     options = parser.parse_args()
     env = {}
     for item in options.env:
@@ -113,7 +140,9 @@ def main() -> None:
     for lab in options.labs:
         if not lab.exists():
             parser.error(f"no such lab: {lab} (give a path such as labs/text_classification_tf.py)")
-        profile(lab.resolve(), env, options.timeout)
+        figures = profile(lab.resolve(), env, options.timeout)
+        if options.json is not None:
+            options.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

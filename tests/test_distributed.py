@@ -247,43 +247,70 @@ WORKER_ARGS = [
 ]
 
 
-def torch_run(workers: int, out: Path) -> dict:
+def torch_group(out: Path) -> list[launcher.Worker]:
+    """Two torchrun launches, one process and two workers, to run side by side."""
     env = {"GLOO_SOCKET_IFNAME": launcher.loopback_interface()}
-    command = launcher.torchrun_command(
-        WORKERS_DIR / "torch_worker.py", workers, ["--out", str(out), *WORKER_ARGS]
-    )
-    launcher.launch([launcher.Worker("torchrun", command, env)], out / "logs", timeout=120)
-    return runs.load_result(out)
-
-
-def tf_run(workers: int, out: Path) -> dict:
-    ports = launcher.free_ports(workers)
-    command = [PYTHON, str(WORKERS_DIR / "tf_worker.py"), "--out", str(out), *WORKER_ARGS]
-    group = [
-        launcher.Worker(f"worker{i}", command, {"TF_CONFIG": launcher.tf_config(ports, i)})
-        for i in range(workers)
+    return [
+        launcher.Worker(
+            f"torchrun{workers}",
+            launcher.torchrun_command(
+                WORKERS_DIR / "torch_worker.py",
+                workers,
+                ["--out", str(out / f"workers{workers}"), *WORKER_ARGS],
+            ),
+            env,
+        )
+        for workers in (1, 2)
     ]
-    launcher.launch(group, out / "logs", timeout=120)
-    return runs.load_result(out)
 
 
-@pytest.mark.parametrize("run", [torch_run, tf_run], ids=["torch", "tf"])
-def test_one_process_and_two_workers_reach_the_same_weights(tmp_path, run):
-    single, double = run(1, tmp_path / "one"), run(2, tmp_path / "two")
+def tf_group(out: Path) -> list[launcher.Worker]:
+    """A one-worker cluster and a two-worker cluster, to run side by side."""
+    group = []
+    for workers in (1, 2):
+        ports = launcher.free_ports(workers)
+        command = [
+            PYTHON,
+            str(WORKERS_DIR / "tf_worker.py"),
+            *("--out", str(out / f"workers{workers}"), *WORKER_ARGS),
+        ]
+        group += [
+            launcher.Worker(
+                f"cluster{workers}_worker{i}", command, {"TF_CONFIG": launcher.tf_config(ports, i)}
+            )
+            for i in range(workers)
+        ]
+    return group
+
+
+@pytest.fixture(scope="module", params=[torch_group, tf_group], ids=["torch", "tf"])
+def one_and_two(request, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """One launch per framework, shared by the tests below: (folder, 1-worker, 2-worker)."""
+    out = tmp_path_factory.mktemp(request.param.__name__)
+    launcher.launch(request.param(out), out / "logs", timeout=150)
+    return out, runs.load_result(out / "workers1"), runs.load_result(out / "workers2")
+
+
+def test_one_process_and_two_workers_reach_the_same_weights(one_and_two):
+    out, single, double = one_and_two
     assert (single["world_size"], double["world_size"]) == (1, 2)
     assert single["steps"] == double["steps"] == 3
     assert single["parameters"] == double["parameters"] == 206_922
     difference = runs.max_abs_difference(
-        runs.load_weights(tmp_path / "one", "step3"), runs.load_weights(tmp_path / "two", "step3")
+        runs.load_weights(out / "workers1", "step3"), runs.load_weights(out / "workers2", "step3")
     )
     assert difference < 1e-5
+
+
+def test_worker_results_are_complete(one_and_two):
+    _, single, double = one_and_two
     assert np.isfinite(single["losses"]).all() and len(single["losses"]) == 3
     assert 0 <= double["test_accuracy"] <= 1
+    assert double["gradient_bytes"] == 4 * double["parameters"]
 
 
 def test_a_worker_with_a_bad_argument_fails_with_its_own_message(tmp_path):
-    command = launcher.torchrun_command(
-        WORKERS_DIR / "torch_worker.py", 1, ["--out", str(tmp_path), "--steps", "0"]
-    )
+    # the script alone, without torchrun: it stops at its arguments, before any rendezvous
+    command = [PYTHON, str(WORKERS_DIR / "torch_worker.py"), "--out", str(tmp_path), "--steps", "0"]
     with pytest.raises(launcher.LaunchError, match="--steps must be at least 1"):
-        launcher.launch([launcher.Worker("torchrun", command)], tmp_path / "logs", 120)
+        launcher.launch([launcher.Worker("worker", command)], tmp_path / "logs", 120)

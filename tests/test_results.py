@@ -115,3 +115,16 @@ def test_record_and_compare_without_the_twin(capsys):
 def test_record_leaves_no_temporary_file(tmp_path):
     results.record("text_classification_tf", "tensorflow", test_accuracy=0.8)
     assert [path.name for path in config.results_dir().iterdir()] == ["text_classification_tf.json"]
+
+
+def test_recorded_file_has_the_usual_mode(tmp_path, monkeypatch):
+    """Atomic writes go through mkstemp (mode 0600); the result must be readable as usual."""
+    import os
+
+    monkeypatch.setenv("AILM_RESULTS_DIR", str(tmp_path))
+    old_umask = os.umask(0o022)
+    try:
+        path = results.record("text_classification_tf", "tensorflow", test_accuracy=0.5)
+    finally:
+        os.umask(old_umask)
+    assert path.stat().st_mode & 0o777 == 0o644

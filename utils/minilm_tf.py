@@ -263,6 +263,8 @@ def add_lora(
         raise TypeError(
             f"model must be a SentenceClassifier or MiniLMEncoder, got {type(model).__name__}"
         )
+    for owner in (model, encoder):  # compiled inference graphs predate the adapters
+        owner.__dict__.pop("_ailm_forward", None)
     encoder.trainable = True
     for variable in encoder.weights:
         variable.trainable = False  # frozen variable by variable: the adapters stay trainable
@@ -329,7 +331,7 @@ def fit(
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
     )
     start = time.perf_counter()
-    history = model.fit(_dataset(batches), epochs=1, verbose=2 if verbose else 0)
+    history = model.fit(_dataset(batches), epochs=1, shuffle=False, verbose=2 if verbose else 0)
     return {
         "loss": float(history.history["loss"][-1]),
         "seconds": time.perf_counter() - start,
@@ -337,10 +339,38 @@ def fit(
     }
 
 
+_MATRIX = tf.TensorSpec((None, None), tf.int32)
+
+
 def predict_proba(model: keras.Model, batches: Sequence[minilm.Batch]) -> np.ndarray:
     """Probability of class 1 for every text, in the order of ``batches``: float32 ``(N,)``."""
-    logits = model.predict(_dataset(batches), verbose=0)
-    return np.asarray(keras.ops.sigmoid(logits[:, 0]), dtype=np.float32)
+    cache = model.__dict__.setdefault("_ailm_forward", {})
+    if "proba" not in cache:
+        # one graph for every batch shape (model.predict would trace one per shape)
+        @tf.function(input_signature=[_MATRIX, _MATRIX])
+        def forward(token_ids, padding_mask):
+            return ops.sigmoid(model((token_ids, padding_mask), training=False)[:, 0])
+
+        cache["proba"] = forward
+    forward = cache["proba"]
+    outputs = [np.asarray(forward(batch.token_ids, batch.mask)) for batch in batches]
+    return np.concatenate(outputs).astype(np.float32)
+
+
+def _compiled_forward(encoder: MiniLMEncoder, pooled: bool):
+    """The encoder's inference pass as one TensorFlow graph for any batch shape (cached)."""
+    cache = encoder.__dict__.setdefault("_ailm_forward", {})
+    if pooled not in cache:
+
+        @tf.function(input_signature=[_MATRIX, _MATRIX])
+        def forward(token_ids, padding_mask):
+            hidden = encoder(token_ids, padding_mask, training=False)
+            if pooled:
+                return ops.normalize(_mean_pool(hidden, padding_mask), axis=-1)
+            return hidden
+
+        cache[pooled] = forward
+    return cache[pooled]
 
 
 def encode(
@@ -358,12 +388,6 @@ def encode(
         float32 ``(N, 384)`` when pooled, else one ``(B, T, 384)`` array per batch.
     """
 
-    @tf.function(reduce_retracing=True)
-    def forward(token_ids, padding_mask):
-        hidden = encoder(token_ids, padding_mask, training=False)
-        if pooled:
-            return ops.normalize(_mean_pool(hidden, padding_mask), axis=-1)
-        return hidden
-
+    forward = _compiled_forward(encoder, pooled)
     outputs = [np.asarray(forward(batch.token_ids, batch.mask)) for batch in batches]
     return np.concatenate(outputs) if pooled else outputs

@@ -165,7 +165,14 @@ def twin_results(task: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 #: The largest test-accuracy gap between two twins that the course accepts, by task. A
 #: task registered in :data:`TWINS` without an entry here is held to the default.
-GAP_TARGETS: dict[str, float] = {"text": 0.03, "image": 0.02}
+GAP_TARGETS: dict[str, float] = {
+    "text": 0.03,
+    "image": 0.02,
+    # 150 steps on 3,200 images: over 3-4 seeds, the seed alone moved each framework's
+    # test accuracy by about 0.1 (0.71-0.82), so the twins are held to a wider gap; it
+    # is met with the course's seed, not necessarily with every other seed
+    "distributed": 0.06,
+}
 DEFAULT_GAP_TARGET = 0.03
 
 

@@ -17,6 +17,7 @@ Conventions shared with the PyTorch side:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,15 @@ def set_threads(num_threads: int | None = None) -> None:
             ) from None
 
 
-set_threads(config.num_threads())
+def _threads_from_config() -> None:
+    """Apply ``AILM_NUM_THREADS`` on import; too late (TensorFlow already ran) is a warning."""
+    try:
+        set_threads(config.num_threads())
+    except RuntimeError as error:
+        warnings.warn(f"{config.NUM_THREADS_ENV} not applied: {error}", stacklevel=2)
+
+
+_threads_from_config()
 
 
 def get_device() -> str:

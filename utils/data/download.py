@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from utils import config
-from utils.data import checksums, sources
+from utils.data import checksums, fileops, sources
 from utils.data.errors import DataCorruptError, DataNotFoundError
 
 _CHUNK = 1 << 16
@@ -81,6 +81,7 @@ def download_fashion_mnist(folder: Path, names: Sequence[str], progress: bool = 
                 descriptor, temporary_name = tempfile.mkstemp(
                     prefix=f".{name}.", suffix=".part", dir=folder
                 )
+                os.chmod(descriptor, fileops._default_file_mode())  # not mkstemp's 0600
                 os.close(descriptor)
             except OSError as error:
                 raise config.folder_error(

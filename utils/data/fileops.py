@@ -25,6 +25,17 @@ except ImportError:  # pragma: no cover - Windows: os.replace and unique names s
     fcntl = None  # type: ignore[assignment]
 
 
+def _default_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 less the process's umask."""
+    try:  # Linux reports the umask without changing it
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        umask = int(next(line for line in status.splitlines() if line.startswith("Umask:"))[6:], 8)
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)  # elsewhere: read it by setting it, then put it back
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(
     path: Path, content: bytes, setting: str | None = None, action: str = "write a file"
 ) -> Path:
@@ -39,6 +50,7 @@ def atomic_write_bytes(
     try:
         descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         temporary = Path(name)
+        os.chmod(descriptor, _default_file_mode())  # mkstemp makes 0600; keep the usual mode
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(content)
             stream.flush()

@@ -15,7 +15,9 @@ PyTorch lab and one process per worker for the TensorFlow lab.
 
 Children are found through ``/proc`` (Linux) or ``psutil`` where it is installed; torchrun
 starts its workers in sessions of their own, so killing torchrun's process group alone
-would leave them running.
+would leave them running. The launcher looks for descendants every 0.1 s while the
+group runs and once more when it stops it; a process whose parent abandons it before
+either look (it is then adopted by the system's init process) is not found.
 """
 
 from __future__ import annotations

@@ -411,7 +411,9 @@ for key, value in {
 # %%
 model_path = config.results_dir() / "models" / "transformer_finetuning_tf.weights.h5"
 model_path.parent.mkdir(parents=True, exist_ok=True)
-model.save_weights(model_path)
+# the compiled model also holds AdamW's two moments per weight, which would triple the
+# file: leave them out, as the PyTorch twin's state_dict does
+keras.saving.save_weights(model, model_path, objects_to_skip=[model.optimizer])
 print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.0f} MB)")
 
 reloaded = minilm_tf.sentence_classifier(minilm_tf.minilm_encoder(), head_seed=0)
