@@ -50,9 +50,9 @@
 # to spam filters, support tickets and content moderation.
 #
 # First the imports. `config.quiet_tensorflow()` comes first because it must act before
-# TensorFlow is imported: it turns on oneDNN's optimised CPU kernels (this TensorFlow build
-# leaves them off unless asked; they train the image labs' convnet about twice as fast)
-# and keeps TensorFlow's start-up notices off the page. The number of CPU threads follows
+# TensorFlow is imported: it asks for oneDNN's optimised CPU kernels (TensorFlow's default
+# depends on the processor; turned off, they leave the image labs' convnet training
+# markedly slower) and keeps TensorFlow's start-up notices off the page. The number of CPU threads follows
 # one course-wide setting, `AILM_NUM_THREADS`, read by `utils.tf_helpers` (and by
 # `utils.torch_helpers` in the PyTorch twin): unset, TensorFlow uses every core, which is
 # best when this lab runs alone; the test suite runs two notebooks at once with one thread

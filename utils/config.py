@@ -168,9 +168,10 @@ def quiet_tensorflow() -> None:
     """Prepare TensorFlow before it is imported: fast CPU kernels, no start-up notices.
 
     Must run *before* ``import tensorflow`` (or ``import keras``) to have any effect;
-    ``utils.tf_helpers`` calls it on import. It turns on oneDNN's optimised CPU kernels
-    (``TF_ENABLE_ONEDNN_OPTS=1``; in this TensorFlow build they are off unless asked for,
-    and they train the course's convnet about twice as fast), hides TensorFlow's info and
+    ``utils.tf_helpers`` calls it on import. It asks for oneDNN's optimised CPU kernels
+    (``TF_ENABLE_ONEDNN_OPTS=1``: TensorFlow's own default depends on the processor, and
+    ``0`` turns them off, which makes the course's convnet train about half as fast on
+    the course's machine), hides TensorFlow's info and
     warning lines (``TF_CPP_MIN_LOG_LEVEL=2``) and drops the few notices that TensorFlow
     prints before reading that variable (see :mod:`utils.native_stderr`). Errors are
     still shown. A value you set yourself for either variable is kept.

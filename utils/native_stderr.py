@@ -4,8 +4,9 @@ TensorFlow's C++ runtime writes some lines straight to file descriptor 2, before
 own log filter (``TF_CPP_MIN_LOG_LEVEL``) is read, so that variable cannot hide them:
 
 - ``oneDNN custom operations are on ...``: printed whenever oneDNN's optimised CPU
-  kernels are enabled (``TF_ENABLE_ONEDNN_OPTS=1``), which the course wants, because they
-  make the convolutions about twice as fast on the course's 2-core CPU;
+  kernels are enabled (``TF_ENABLE_ONEDNN_OPTS=1``, or TensorFlow's default on processors
+  with AVX-512 VNNI such as the course's), which the course wants, because they make the
+  convolutions about twice as fast on the course's 2-core CPU;
 - ``WARNING: All log messages before absl::InitializeLog() ...``: the line before it;
 - ``oneDNN supports DT_BOOL only on platforms with AVX-512 ...``: logged when a masked
   LSTM runs, even on processors that have AVX-512; the computation falls back to the

@@ -35,8 +35,11 @@ import signal
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from utils import config  # noqa: E402
+
+# Before TensorFlow is imported: oneDNN's fast CPU kernels on, start-up notices kept out
+# of this worker's log (which the lab shows when a launch fails).
+config.quiet_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
