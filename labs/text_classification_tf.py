@@ -37,9 +37,10 @@
 # The data set is described in {doc}`../chapters/datasets`, the pretrained model in
 # {doc}`../chapters/pretrained_models`.
 #
-# **Runtime**: 1 to 2 minutes on a 2-core laptop CPU (the lab prints its own wall time at
-# the end). Everything runs offline: data and pretrained weights come from installed
-# packages.
+# **Runtime**: {glue:text}`wall_minutes:.1f` minutes for the run shown on this page, on
+# the machine that built it (the lab prints its own wall time at the end; `make bench`
+# measures it on yours). Everything runs offline: data and pretrained weights come from
+# installed packages.
 
 # %% [markdown]
 # ## Setup
@@ -52,11 +53,11 @@
 # First the imports. `config.quiet_tensorflow()` comes first because it must act before
 # TensorFlow is imported: it asks for oneDNN's optimised CPU kernels (TensorFlow's default
 # depends on the processor; turned off, they leave the image labs' convnet training
-# markedly slower) and keeps TensorFlow's start-up notices off the page. The number of CPU threads follows
-# one course-wide setting, `AILM_NUM_THREADS`, read by `utils.tf_helpers` (and by
-# `utils.torch_helpers` in the PyTorch twin): unset, TensorFlow uses every core, which is
-# best when this lab runs alone; the test suite runs two notebooks at once with one thread
-# each.
+# markedly slower) and keeps TensorFlow's start-up notices off the page. The number of
+# CPU threads follows one course-wide setting, `AILM_NUM_THREADS`, read by
+# `utils.tf_helpers` (and by `utils.torch_helpers` in the PyTorch twin): unset,
+# TensorFlow uses every core, which is best when this lab runs alone; the test suite runs
+# two notebooks at once with one thread each.
 
 # %%
 import time
@@ -72,6 +73,7 @@ import numpy as np
 import sklearn
 import tensorflow as tf
 from matplotlib import pyplot as plt
+from myst_nb import glue
 from sklearn import feature_extraction, linear_model, metrics, pipeline
 
 from utils import data, plots, pretrained, pretrained_tf, results, tf_helpers
@@ -646,6 +648,7 @@ print("Vocabulary:       ", vocabulary.tokens[:8])
 
 # %%
 wall_seconds = time.perf_counter() - lab_start
+glue("wall_minutes", wall_seconds / 60, display=False)  # the header quotes it
 twin_figures = results.record_and_compare(
     lab="text_classification_tf",
     framework="tensorflow",

@@ -7,8 +7,9 @@ MultiWorkerMirroredStrategy groups on 127.0.0.1 for a few steps.
 
 from __future__ import annotations
 
-import _thread
 import json
+import os
+import signal
 import sys
 import textwrap
 import threading
@@ -200,13 +201,25 @@ def test_an_interrupted_launch_leaves_no_worker(tmp_path):
         time.sleep(60)
         """,
     )
-    timer = threading.Timer(1.5, _thread.interrupt_main)  # like Ctrl-C in a notebook
-    timer.start()
+    stop = threading.Event()
+
+    def press_ctrl_c_once_the_worker_runs() -> None:
+        """A real SIGINT, as Ctrl-C or a notebook's interrupt sends, once the worker is up."""
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            if pid_file.exists() and pid_file.read_text():
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    presser = threading.Thread(target=press_ctrl_c_once_the_worker_runs, daemon=True)
+    presser.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            launcher.launch([sleeper], tmp_path / "logs", timeout=30)
+            launcher.launch([sleeper], tmp_path / "logs", timeout=120)
     finally:
-        timer.cancel()
+        stop.set()
+        presser.join(timeout=5)
     assert not wait_until_dead([int(pid_file.read_text())])
 
 
