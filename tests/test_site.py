@@ -120,10 +120,13 @@ def test_tables_and_figures_render(browser, site_url, path):
     try:
         page.wait_for_load_state("load")
         # code listings may show table syntax on purpose; judge only the rendered text
+        # (hidden in the live page, not removed from a detached copy: innerText of a
+        # detached node ignores layout, so line breaks such as <br> would be lost)
         text = page.evaluate(
             """() => {
-                const main = document.querySelector('main').cloneNode(true);
-                main.querySelectorAll('pre, code, .highlight').forEach(e => e.remove());
+                const main = document.querySelector('main');
+                const code = main.querySelectorAll('pre, code, .highlight');
+                code.forEach(e => e.style.display = 'none');
                 return main.innerText;
             }"""
         )
