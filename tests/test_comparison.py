@@ -104,7 +104,8 @@ def test_the_page_shows_every_registered_pair(monkeypatch):
     shown = "\n".join(run_page(monkeypatch))
     for task, (tf_lab, torch_lab) in results.TWINS.items():
         assert f"`{tf_lab}` and `{torch_lab}`" in shown, task
-    comparison_rules = [line for line in shown.splitlines() if line.strip() == "| --- | --- | --- |"]
+    rule = "| --- | --- | --- |"
+    comparison_rules = [line for line in shown.splitlines() if line.strip() == rule]
     assert len(comparison_rules) == len(results.TWINS)  # one three-column table per pair
 
 
