@@ -116,6 +116,26 @@ def test_check_lora_args_names_the_problem(rank, targets, error):
         minilm.check_lora_args(rank, targets)
 
 
+def test_head_from_linear_model_takes_a_fitted_binary_probe():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    features, labels = rng.normal(size=(40, 384)), np.arange(40) % 2
+    probe = LogisticRegression().fit(features, labels)
+    kernel, bias = minilm.head_from_linear_model(probe)
+    assert kernel.shape == (384, 1) and bias.shape == (1,) and kernel.dtype == np.float32
+    np.testing.assert_allclose(
+        features @ kernel[:, 0] + bias[0], probe.decision_function(features), rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="fitted"):
+        minilm.head_from_linear_model(LogisticRegression())
+    three_classes = LogisticRegression().fit(features, np.arange(40) % 3)
+    with pytest.raises(ValueError, match="binary"):
+        minilm.head_from_linear_model(three_classes)
+    with pytest.raises(ValueError, match="head_from_linear_model"):
+        minilm.check_head((kernel[:10], bias))
+
+
 def test_mean_pool_ignores_padding_and_normalises():
     hidden = np.zeros((1, 3, 2), dtype=np.float32)
     hidden[0, 0] = [3, 0]
@@ -179,6 +199,23 @@ def test_mean_pooled_embeddings_match_sentence_transformers(encoders, batches, s
 
 
 @pytest.mark.slow
+def test_a_head_started_from_a_linear_probe_gives_the_probes_predictions(encoders, batches):
+    """Linear probing, then fine-tuning: the classifier starts as the probe, in both frameworks."""
+    from sklearn.linear_model import LogisticRegression
+
+    from utils import minilm_tf, minilm_torch
+
+    labels = np.arange(NUM_SNIPPETS) % 2  # any labels: the probe only needs to be fitted
+    for encoder, module in zip(encoders, (minilm_tf, minilm_torch), strict=True):
+        features = module.encode(encoder, batches)
+        probe = LogisticRegression(max_iter=1_000).fit(features, labels)
+        model = module.sentence_classifier(encoder, head=minilm.head_from_linear_model(probe))
+        np.testing.assert_allclose(
+            module.predict_proba(model, batches), probe.predict_proba(features)[:, 1], atol=1e-5
+        )
+
+
+@pytest.mark.slow
 def test_lora_trains_only_the_adapters_and_the_head():
     from utils import minilm_tf, minilm_torch
 
@@ -203,7 +240,7 @@ def test_lora_layers_compute_the_low_rank_update_in_both_frameworks(batches):
     torch_model = minilm_torch.sentence_classifier(head_seed=5)
     before = minilm_torch.predict_proba(torch_model, batches[:1])
     for model, module in ((keras_model, minilm_tf), (torch_model, minilm_torch)):
-        module.add_lora(model, rank=2, targets=("value",), alpha=4.0, seed=7)
+        module.add_lora(model, rank=2, targets=("value", "output"), alpha=4.0, seed=7)
     # B starts at zero: the adapted model computes what the pretrained one did
     np.testing.assert_allclose(
         minilm_torch.predict_proba(torch_model, batches[:1]), before, atol=1e-6
@@ -225,6 +262,11 @@ def test_lora_layers_compute_the_low_rank_update_in_both_frameworks(batches):
     np.testing.assert_allclose(
         torch_layer(torch.from_numpy(x)).detach().numpy(), expected, atol=1e-4
     )
+    # the feed-forward network's second layer (``output_dense`` in Keras) too
+    output_b = rng.normal(0, 0.05, size=(2, 384)).astype(np.float32)
+    keras_model.encoder.blocks[1].output_dense.lora_kernel_b.assign(output_b)
+    with torch.no_grad():
+        torch_model.encoder.blocks[1].output.lora_b.copy_(torch.from_numpy(output_b))
     # and the two whole models still agree
     np.testing.assert_allclose(
         minilm_tf.predict_proba(keras_model, batches),

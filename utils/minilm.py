@@ -14,6 +14,7 @@ deep-learning framework:
   length), so both frameworks train on exactly the same batches in the same order;
 * :func:`head_init` and :func:`lora_init` draw the starting values of the new weights
   from one numpy generator, so both frameworks also *start* from the same numbers;
+  :func:`head_from_linear_model` starts the head from a fitted linear probe instead;
 * :func:`mean_pool` and :func:`plot_attention` work on the outputs of either side.
 """
 
@@ -37,8 +38,10 @@ __all__ = [
     "Batch",
     "MiniLMConfig",
     "PeakMemory",
+    "check_head",
     "check_lora_args",
     "encode_texts",
+    "head_from_linear_model",
     "head_init",
     "lora_init",
     "make_batches",
@@ -60,8 +63,9 @@ BLOCK_DENSE_LAYERS: tuple[str, ...] = (
     "intermediate",
     "output",
 )
-#: The projections LoRA may adapt (the attention projections, as in Hu et al. 2021).
-LORA_TARGETS: tuple[str, ...] = ("query", "key", "value", "attention_output")
+#: The dense layers LoRA may adapt: the attention projections (those Hu et al. 2021
+#: adapted) and the two layers of the feed-forward network.
+LORA_TARGETS: tuple[str, ...] = BLOCK_DENSE_LAYERS
 #: Ids of the special word pieces.
 CLS_ID: int = 101
 SEP_ID: int = 102
@@ -310,6 +314,63 @@ def head_init(seed: int, hidden_size: int = 384) -> tuple[np.ndarray, np.ndarray
     limit = math.sqrt(6 / (hidden_size + 1))
     kernel = np.random.default_rng(seed).uniform(-limit, limit, size=(hidden_size, 1))
     return kernel.astype(np.float32), np.zeros(1, dtype=np.float32)
+
+
+def head_from_linear_model(
+    linear_model: Any, hidden_size: int = 384
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of a fitted binary linear classifier as a head's starting values.
+
+    Fine-tuning then starts from a head that already separates the classes on the frozen
+    sentence embeddings ("linear probing, then fine-tuning"), instead of a random one whose
+    first large gradients would disturb the pretrained encoder (Kumar et al., 2022).
+
+    Args:
+        linear_model: a fitted scikit-learn binary classifier with ``coef_`` of shape
+            ``(1, hidden_size)`` and ``intercept_`` of shape ``(1,)`` (e.g.
+            ``LogisticRegression``), fitted on L2-normalised mean-pooled embeddings, the
+            features the classifiers of :mod:`utils.minilm_tf` and :mod:`utils.minilm_torch`
+            feed their head.
+        hidden_size: the encoder's hidden size.
+
+    Returns:
+        ``(kernel, bias)``: float32 ``(hidden_size, 1)`` and ``(1,)``.
+    """
+    coef = getattr(linear_model, "coef_", None)
+    intercept = getattr(linear_model, "intercept_", None)
+    if coef is None or intercept is None:
+        raise ValueError(
+            "linear_model must be a fitted linear classifier with coef_ and intercept_ "
+            f"(e.g. sklearn's LogisticRegression after .fit), got {type(linear_model).__name__}"
+        )
+    coef, intercept = np.asarray(coef), np.asarray(intercept)
+    if coef.shape != (1, hidden_size) or intercept.shape != (1,):
+        raise ValueError(
+            f"linear_model must be a binary classifier on {hidden_size} features: coef_ of "
+            f"shape (1, {hidden_size}) and intercept_ of shape (1,), got {coef.shape} and "
+            f"{intercept.shape}"
+        )
+    return coef.T.astype(np.float32), intercept.astype(np.float32)
+
+
+def check_head(
+    head: tuple[np.ndarray, np.ndarray] | None, hidden_size: int = 384
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Validate a head's starting values ``(kernel, bias)`` (or ``None``) for both frameworks."""
+    if head is None:
+        return None
+    try:
+        kernel, bias = (np.asarray(part, dtype=np.float32) for part in head)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            "head must be a pair (kernel, bias): use utils.minilm.head_from_linear_model"
+        ) from error
+    if kernel.shape != (hidden_size, 1) or bias.shape != (1,):
+        raise ValueError(
+            f"head must be (kernel, bias) of shapes ({hidden_size}, 1) and (1,), got "
+            f"{kernel.shape} and {bias.shape}: use utils.minilm.head_from_linear_model"
+        )
+    return kernel, bias
 
 
 def lora_init(seed: int, block: int, layer: str, rank: int, in_features: int, out_features: int):

@@ -192,42 +192,57 @@ def _mean_pool(hidden, mask):
 
 
 class SentenceClassifier(keras.Model):
-    """Encoder, mean pooling over real word pieces, one linear logit: ``(B, T)`` -> ``(B, 1)``.
+    """Encoder, mean pooling, L2 normalisation, one linear logit: ``(B, T)`` -> ``(B, 1)``.
 
-    Called on a pair ``(token_ids, padding_mask)``, as ``model.fit`` hands it over.
+    Called on a pair ``(token_ids, padding_mask)``, as ``model.fit`` hands it over. The
+    head reads the sentence embedding of sentence-transformers (the normalised mean of the
+    last hidden states over the real word pieces), so a linear probe fitted on
+    :func:`encode`'s features can be its starting point.
     """
 
-    def __init__(self, encoder: MiniLMEncoder, head_seed: int, **kwargs) -> None:
+    def __init__(
+        self,
+        encoder: MiniLMEncoder,
+        head_seed: int,
+        head: tuple[np.ndarray, np.ndarray] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.head = keras.layers.Dense(1, name="head")
         self.head.build((None, encoder.config.hidden_size))
-        kernel, bias = minilm.head_init(head_seed, encoder.config.hidden_size)
+        kernel, bias = head or minilm.head_init(head_seed, encoder.config.hidden_size)
         self.head.kernel.assign(kernel)
         self.head.bias.assign(bias)
 
     def call(self, inputs, training=None):
         token_ids, padding_mask = inputs
         hidden = self.encoder(token_ids, padding_mask, training=training)
-        return self.head(_mean_pool(hidden, padding_mask))
+        return self.head(ops.normalize(_mean_pool(hidden, padding_mask), axis=-1))
 
 
 def sentence_classifier(
-    encoder: MiniLMEncoder | None = None, head_seed: int = 0, dropout: float = 0.1
+    encoder: MiniLMEncoder | None = None,
+    head_seed: int = 0,
+    dropout: float = 0.1,
+    head: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SentenceClassifier:
-    """A binary classifier on MiniLM: mean-pooled sentence embedding -> one logit.
+    """A binary classifier on MiniLM: normalised mean-pooled sentence embedding -> one logit.
 
     Args:
         encoder: the encoder to build on; ``None`` loads a fresh pretrained one.
         head_seed: seed of the head's starting weights (:func:`utils.minilm.head_init`),
             so that the PyTorch twin's head starts from the same numbers.
         dropout: dropout in a freshly loaded encoder (ignored when ``encoder`` is given).
+        head: ``(kernel (H, 1), bias (1,))`` to start the head from instead, e.g.
+            :func:`utils.minilm.head_from_linear_model` of a linear probe.
     """
     if encoder is None:
         encoder = minilm_encoder(dropout=dropout)
     if not isinstance(encoder, MiniLMEncoder):
         raise TypeError(f"encoder must be a MiniLMEncoder, got {type(encoder).__name__}")
-    model = SentenceClassifier(encoder, head_seed)
+    head = minilm.check_head(head, encoder.config.hidden_size)
+    model = SentenceClassifier(encoder, head_seed, head)
     model((np.zeros((1, 8), np.int32), np.ones((1, 8), np.int32)))  # build
     return model
 
@@ -270,7 +285,9 @@ def add_lora(
         variable.trainable = False  # frozen variable by variable: the adapters stay trainable
     for index, block in enumerate(encoder.blocks):
         for name in targets:
-            dense = getattr(block, name)
+            # the feed-forward network's second layer is ``output_dense`` here: ``output``
+            # is a property of every Keras layer
+            dense = getattr(block, "output_dense" if name == "output" else name)
             if dense.lora_enabled:
                 raise ValueError(f"block {index} {name} already has a LoRA adapter")
             dense.enable_lora(rank, lora_alpha=alpha or rank)

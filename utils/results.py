@@ -135,6 +135,7 @@ def record_and_compare(lab: str, framework: str, **figures: Any) -> dict[str, An
 #: The twin labs, by task: (TensorFlow lab, PyTorch lab).
 TWINS: dict[str, tuple[str, str]] = {
     "text": ("text_classification_tf", "text_classification_torch"),
+    "fine-tuning": ("transformer_finetuning_tf", "transformer_finetuning_torch"),
     "image": ("image_classification_tf", "image_classification_torch"),
     "distributed": ("distributed_training_tf", "distributed_training_torch"),
 }
