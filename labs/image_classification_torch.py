@@ -981,7 +981,7 @@ twin_figures = results.record_and_compare(
 # %% [markdown]
 # ## Summary
 #
-# 1. **A small convnet from scratch.** Two convolution blocks and a dense layer, about
+# 1. **A small convnet from scratch.** Two convolution blocks and two dense layers, about
 #    207,000 parameters, trained for a few epochs on 55,000 images with a validation
 #    split, classify Fashion-MNIST's test images with an accuracy above 0.90. Its
 #    mistakes are mostly between shirts, T-shirts, pullovers and coats.

@@ -73,11 +73,11 @@ print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
 # random subset of `TRAIN_EXAMPLES` snippets for one epoch, and cut snippets at
 # `MAX_PIECES` word pieces (almost none are that long, see below). The learning rates are
 # the usual ones for each method: small for full fine-tuning, where every pretrained
-# weight moves, and ten times larger for LoRA, where only small new matrices move.
+# weight moves, and thirty times larger for LoRA, where only small new matrices move.
 
 # %%
 SEED = config.SEED
-TRAIN_EXAMPLES = 5_000  # a random subset of the training split
+TRAIN_EXAMPLES = 7_000  # a random subset of the training split
 MAX_PIECES = 64  # word pieces per snippet, [CLS] and [SEP] included
 BATCH_SIZE = 32
 EPOCHS = 1
@@ -546,7 +546,7 @@ twin_figures = results.record_and_compare(
 # Dettmers et al. {cite:p}`dettmers2023qlora` later found that adapters on every dense
 # layer are what let LoRA match full fine-tuning; the feed-forward layers hold two thirds
 # of a block's weights, and much of what a transformer knows. With query and value only
-# (9,216 numbers per block at rank 8, against 55,296 for all six) expect LoRA to trail full
+# (12,288 numbers per block at rank 8, against 55,296 for all six) expect LoRA to trail full
 # fine-tuning by more. Measure with several seeds before you believe a difference of a
 # point.
 # ````

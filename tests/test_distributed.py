@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.distributed import launcher, runs
+from utils.distributed import common, launcher, runs
 
 PYTHON = sys.executable
 WORKERS_DIR = Path(launcher.__file__).parent
@@ -111,6 +112,47 @@ def test_function_source_reads_without_importing():
     assert source.startswith("def make_train_step(") and "compute_average_loss" in source
     with pytest.raises(ValueError, match="no top-level function"):
         runs.function_source(WORKERS_DIR / "tf_worker.py", "missing")
+
+
+def test_worker_shares_make_up_each_global_batch_as_distributed_sampler_deals_them():
+    from torch.utils.data import DistributedSampler
+
+    order = common.epoch_order(seed=7, epoch=2, size=48)
+    assert sorted(order) == list(range(48))
+    assert not np.array_equal(order, common.epoch_order(seed=7, epoch=3, size=48))
+    batch, workers = 12, 3
+    shares = [common.worker_share(order, rank, workers) for rank in range(workers)]
+    local = batch // workers
+    for k in range(48 // batch):  # the k-th local batches together: global batch k
+        together = np.concatenate([share[k * local : (k + 1) * local] for share in shares])
+        assert sorted(together) == sorted(order[k * batch : (k + 1) * batch])
+    for rank in range(workers):  # the PyTorch worker's sampler deals the same positions
+        sampler = DistributedSampler(range(48), num_replicas=workers, rank=rank, shuffle=False)
+        assert np.array_equal(order[list(sampler)], shares[rank])
+    with pytest.raises(ValueError, match="rank"):
+        common.worker_share(order, 3, workers)
+
+
+def test_the_twins_start_from_the_same_function():
+    """The numpy weights, in each framework's layout, give the same logits in both."""
+    import torch
+
+    from utils.distributed import tf_worker, torch_worker
+
+    images = np.random.default_rng(0).random((5, 28, 28), np.float32)
+    torch_model = torch_worker.build_cnn()
+    torch_worker.set_initial_weights(torch_model, seed=3)
+    keras_model = tf_worker.build_cnn()
+    keras_model.set_weights(common.initial_weights(3, "keras"))
+    with torch.no_grad():
+        torch_logits = torch_model(torch.from_numpy(images[:, None])).numpy()
+    keras_logits = np.asarray(keras_model(images[..., None]))
+    assert np.abs(torch_logits - keras_logits).max() < 1e-5
+    assert np.abs(torch_logits).max() > 1e-3  # not trivially equal
+    other = common.initial_weights(4, "torch")
+    assert not np.array_equal(other[0], common.initial_weights(3, "torch")[0])
+    with pytest.raises(ValueError, match="layout"):
+        common.initial_weights(3, "jax")
 
 
 # -- the launcher ----------------------------------------------------------------------
@@ -327,3 +369,57 @@ def test_a_worker_with_a_bad_argument_fails_with_its_own_message(tmp_path):
     command = [PYTHON, str(WORKERS_DIR / "torch_worker.py"), "--out", str(tmp_path), "--steps", "0"]
     with pytest.raises(launcher.LaunchError, match="--steps must be at least 1"):
         launcher.launch([launcher.Worker("worker", command)], tmp_path / "logs", 120)
+
+
+# -- a launcher that is killed leaves no worker ------------------------------------------
+
+
+def marked_processes(marker: str) -> list[int]:
+    """The live processes whose environment holds AILM_TEST_MARKER=marker (ours only)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:  # gone, or not ours
+                continue
+            if f"AILM_TEST_MARKER={marker}".encode() in environ.split(b"\0"):
+                if launcher.pid_alive(int(entry.name)):
+                    found.append(int(entry.name))
+    return found
+
+
+def test_workers_die_with_a_killed_launcher(tmp_path):
+    """SIGKILL the process that called launch: its workers, and torchrun's, must not stay."""
+    marker = f"{os.getpid()}-{time.monotonic_ns()}"
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text("import time\ntime.sleep(300)\n")
+    parent_code = f"""
+        import sys
+        from utils.distributed import launcher
+        env = {{"AILM_TEST_MARKER": {marker!r}}}
+        group = [
+            launcher.Worker("plain", [sys.executable, {str(sleeper)!r}], env),
+            launcher.Worker("torchrun", launcher.torchrun_command({str(sleeper)!r}, 2), env),
+        ]
+        launcher.launch(group, {str(tmp_path / "logs")!r}, timeout=600)
+    """
+    parent = subprocess.Popen([PYTHON, "-c", textwrap.dedent(parent_code)])
+    try:
+        # the plain worker, torchrun and torchrun's two workers
+        deadline = time.monotonic() + 120
+        while len(marked_processes(marker)) < 4 and time.monotonic() < deadline:
+            assert parent.poll() is None, "the launching process ended early"
+            time.sleep(0.2)
+        assert len(marked_processes(marker)) == 4, "the workers did not all start"
+        parent.kill()  # SIGKILL: the launcher gets no chance to clean up
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while marked_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = marked_processes(marker)
+    finally:
+        parent.kill()
+        for pid in marked_processes(marker):  # never leave them behind, even on failure
+            os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"processes outlived the killed launcher: {survivors}"

@@ -23,6 +23,7 @@ LABS = REPO_ROOT / "labs"
 HELPER_TWINS = [
     ("utils.tf_helpers", "utils.torch_helpers"),
     ("utils.pretrained_tf", "utils.pretrained_torch"),
+    ("utils.gpt_tf", "utils.gpt_torch"),
 ]
 
 

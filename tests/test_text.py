@@ -11,10 +11,13 @@ import pytest
 
 from utils import data
 from utils.text import (
+    EOS_ID,
+    EOS_TOKEN,
     OOV_ID,
     OOV_TOKEN,
     PAD_ID,
     PAD_TOKEN,
+    CharVocabulary,
     Vocabulary,
     char_tokenize,
     length_stats,
@@ -158,3 +161,53 @@ def test_chinese_reviews_char_encoding_real_data():
     ids = vocab.encode(splits.x_val, max_len=150)
     assert ids.shape == (len(splits.x_val), 150)
     assert vocab.oov_rate(splits.x_val) < 0.02
+
+
+REVIEWS = ["好好好吃", "很好 吃", "差"]
+
+
+def test_char_vocabulary_keeps_the_most_frequent_characters():
+    vocab = CharVocabulary.build(REVIEWS, max_tokens=5)
+    # 好 4, 吃 2, 很 1, 差 1: the two most frequent are kept
+    assert vocab.tokens == [PAD_TOKEN, OOV_TOKEN, EOS_TOKEN, "好", "吃"]
+    assert vocab.level == "char" and len(vocab) == 5
+    assert vocab.coverage(["好差"]) == pytest.approx(0.5)
+    assert repr(vocab).startswith("CharVocabulary(size=5")
+    assert CharVocabulary.build(REVIEWS, min_count=2).tokens[3:] == ["好", "吃"]
+
+
+def test_char_vocabulary_encodes_streams_and_decodes_text():
+    vocab = CharVocabulary.build(REVIEWS, max_tokens=5)
+    assert vocab.encode_text("好 吃x").tolist() == [3, 4, OOV_ID]
+    stream = vocab.encode_stream(["好吃", "差"])
+    assert stream.dtype == np.int32 and stream.tolist() == [3, 4, EOS_ID, OOV_ID, EOS_ID]
+    assert vocab.decode_text(stream) == "好吃\n\ufffd\n"
+    assert vocab.decode_text([PAD_ID, 3]) == "好"
+    assert vocab.encode(["好吃"], max_len=3).tolist() == [[3, 4, PAD_ID]]  # the parent's API
+    with pytest.raises(ValueError, match="lie in"):
+        vocab.decode_text([7])
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        vocab.encode_stream("好吃")
+
+
+def test_char_vocabulary_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="max_tokens must be an int >= 4"):
+        CharVocabulary.build(REVIEWS, max_tokens=3)
+    with pytest.raises(ValueError, match="min_count"):
+        CharVocabulary.build(REVIEWS, min_count=0)
+    with pytest.raises(ValueError, match="must start with"):
+        CharVocabulary([PAD_TOKEN, OOV_TOKEN, "好"])
+    with pytest.raises(ValueError, match="one character"):
+        CharVocabulary([PAD_TOKEN, OOV_TOKEN, EOS_TOKEN, "好吃"])
+    with pytest.raises(ValueError, match="level 'char'"):
+        CharVocabulary([PAD_TOKEN, OOV_TOKEN, EOS_TOKEN], level="word")
+    vocab = CharVocabulary.build(REVIEWS)
+    loaded = CharVocabulary.load(vocab.save(tmp_path / "chars.json"))
+    assert isinstance(loaded, CharVocabulary) and loaded == vocab
+
+
+def test_char_vocabulary_coverage_on_the_chinese_reviews():
+    splits = data.load_chinese_reviews()
+    vocab = CharVocabulary.build(splits.x_train, max_tokens=2000)
+    assert len(vocab) == 2000
+    assert 0.98 < vocab.coverage(splits.x_val) < 1.0

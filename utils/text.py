@@ -16,6 +16,10 @@ Tokenisation is deliberately simple and fully specified here:
 Ids: ``0`` is padding (:data:`PAD_TOKEN`), ``1`` is out-of-vocabulary
 (:data:`OOV_TOKEN`), then tokens by decreasing training frequency, ties in alphabetical
 order (so the vocabulary never depends on Python's hash seed).
+
+:class:`CharVocabulary` is the character vocabulary of the pretraining labs: the same
+ids plus ``2`` for the end of a text (:data:`EOS_TOKEN`), which separates the reviews
+when they are joined into one long stream of ids for next-character prediction.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "EOS_ID",
+    "EOS_TOKEN",
     "OOV_ID",
     "OOV_TOKEN",
     "PAD_ID",
     "PAD_TOKEN",
+    "CharVocabulary",
     "Vocabulary",
     "char_tokenize",
     "length_stats",
@@ -44,6 +51,8 @@ PAD_TOKEN = "<pad>"
 OOV_TOKEN = "<unk>"
 PAD_ID = 0
 OOV_ID = 1
+EOS_TOKEN = "<eos>"
+EOS_ID = 2
 _LEVELS = ("word", "char")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
@@ -237,6 +246,109 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: Path | str) -> Vocabulary:
+        """Read a vocabulary written by :meth:`save`."""
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(payload["tokens"], payload["level"])
+
+
+class CharVocabulary(Vocabulary):
+    """The most frequent characters of a training text, for a character language model.
+
+    Ids: ``0`` padding, ``1`` unknown character (every character that is not kept),
+    ``2`` end of text, then characters by decreasing training frequency (ties in code
+    point order). Characters are those of :func:`char_tokenize`: lower-cased, white space
+    dropped. Build it with :meth:`build` from the *training* text only.
+
+    Everything :class:`Vocabulary` does works (``encode`` gives a padded matrix, for a
+    classifier); :meth:`encode_text`, :meth:`encode_stream` and :meth:`decode_text` are
+    what a language model needs.
+    """
+
+    #: how :meth:`decode_text` shows the unknown character and the end of a text
+    UNKNOWN_MARK = "\ufffd"
+    END_MARK = "\n"
+
+    def __init__(self, tokens: Sequence[str], level: str = "char") -> None:
+        if level != "char":
+            raise ValueError(f"a CharVocabulary has level 'char', got level={level!r}")
+        tokens = list(tokens)
+        if tokens[:3] != [PAD_TOKEN, OOV_TOKEN, EOS_TOKEN]:
+            raise ValueError(
+                f"tokens must start with {PAD_TOKEN!r}, {OOV_TOKEN!r}, {EOS_TOKEN!r}, "
+                f"got {tokens[:3]}"
+            )
+        long = [token for token in tokens[3:] if len(token) != 1]
+        if long:
+            raise ValueError(f"every token after the first three must be one character: {long[:3]}")
+        super().__init__(tokens, level="char")
+
+    @classmethod
+    def build(  # type: ignore[override]
+        cls, texts: Iterable[str], max_tokens: int = 3000, min_count: int = 1
+    ) -> CharVocabulary:
+        """Keep the ``max_tokens - 3`` most frequent characters of ``texts``.
+
+        Args:
+            texts: the training texts (a list of str).
+            max_tokens: size of the vocabulary including the padding, unknown and
+                end-of-text entries; an int >= 4.
+            min_count: drop characters seen fewer times than this.
+
+        Returns:
+            A vocabulary with ``len(vocab) <= max_tokens``.
+        """
+        texts = _check_texts(texts)
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 4:
+            raise ValueError(
+                f"max_tokens must be an int >= 4 (3 special ids + 1 character), got {max_tokens!r}"
+            )
+        if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
+            raise ValueError(f"min_count must be a positive int, got {min_count!r}")
+        counts = Counter(char for text in texts for char in char_tokenize(text))
+        ranked = sorted(
+            (char for char, count in counts.items() if count >= min_count),
+            key=lambda char: (-counts[char], char),
+        )
+        return cls([PAD_TOKEN, OOV_TOKEN, EOS_TOKEN, *ranked[: max_tokens - 3]])
+
+    def __repr__(self) -> str:
+        preview = ", ".join(repr(token) for token in self._tokens[3:8])
+        return f"CharVocabulary(size={len(self)}, most frequent: {preview}, ...)"
+
+    def encode_text(self, text: str) -> np.ndarray:
+        """The ids of one text's characters, no padding: ``int32`` array of shape ``(L,)``."""
+        return np.array([self.lookup(char) for char in char_tokenize(text)], dtype=np.int32)
+
+    def encode_stream(self, texts: Iterable[str]) -> np.ndarray:
+        """All ``texts`` joined into one stream, each followed by ``EOS_ID``.
+
+        Returns:
+            ``int32`` array of shape ``(total characters + len(texts),)``.
+        """
+        ids: list[int] = []
+        for text in _check_texts(texts):
+            ids.extend(self._ids.get(char, OOV_ID) for char in char_tokenize(text))
+            ids.append(EOS_ID)
+        return np.array(ids, dtype=np.int32)
+
+    def decode_text(self, ids: Sequence[int] | np.ndarray) -> str:
+        """One row of ids back to a string.
+
+        Padding is dropped, the unknown character shows as ``UNKNOWN_MARK`` (U+FFFD) and
+        the end of a text as ``END_MARK`` (a new line).
+        """
+        self.decode(ids)  # checks the shape and the range of the ids
+        marks = {OOV_ID: self.UNKNOWN_MARK, EOS_ID: self.END_MARK}
+        return "".join(
+            marks.get(i, self._tokens[i]) for i in np.asarray(ids).tolist() if i != PAD_ID
+        )
+
+    def coverage(self, texts: Iterable[str]) -> float:
+        """Fraction of the characters of ``texts`` that the vocabulary keeps (``1 - oov_rate``)."""
+        return 1.0 - self.oov_rate(texts)
+
+    @classmethod
+    def load(cls, path: Path | str) -> CharVocabulary:
         """Read a vocabulary written by :meth:`save`."""
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(payload["tokens"], payload["level"])

@@ -18,11 +18,22 @@ starts its workers in sessions of their own, so killing torchrun's process group
 would leave them running. The launcher looks for descendants every 0.1 s while the
 group runs and once more when it stops it; a process whose parent abandons it before
 either look (it is then adopted by the system's init process) is not found.
+
+If the launcher's own process dies without a chance to clean up (``SIGKILL``, a crashed
+kernel), the operating system stops the group on Linux: every process the launcher starts
+asks, before it runs its program, for ``SIGTERM`` when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``). A TensorFlow worker dies of it; ``torchrun`` catches it
+and stops its own workers first, which is why the signal is ``SIGTERM`` and not
+``SIGKILL``. (Strictly, the signal comes when the *thread* that called :func:`launch`
+ends; :func:`launch` blocks that thread until the group is done.) Other systems have no
+such request: there, a killed launcher leaves its workers running until they finish or
+time out on their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -280,6 +291,30 @@ def _stop(processes: Sequence[subprocess.Popen], seen: set[int], grace: float) -
 
 # -- launching ---------------------------------------------------------------------------
 
+#: ``prctl`` option that asks for a signal when the parent dies (``<linux/prctl.h>``).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen``: the child gets ``signum`` when we die.
+
+    Runs in the child between ``fork`` and ``exec``, so the request holds for the
+    program the child runs. Linux only (``None`` elsewhere: no such request). If this
+    process died before the child made the request, the child stops itself at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now, not in the child
+    parent = os.getpid()
+
+    def request() -> None:
+        if prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent is already gone
+            os.kill(os.getpid(), signum)
+
+    return request
+
 
 def _run_attempt(
     workers: Sequence[Worker], log_dir: Path, attempt: int, timeout: float, cwd: Path | None
@@ -305,6 +340,7 @@ def _run_attempt(
                         env=env,
                         cwd=cwd,
                         start_new_session=True,  # its own process group, apart from ours
+                        preexec_fn=die_with_parent(),  # dies with us, even of SIGKILL
                     )
                 )
         while True:

@@ -8,8 +8,9 @@ Every copy gets the same cluster (the address of every worker) and its own index
 own address and connects to the others. Worker 0 is the *chief*: it writes the results
 and the checkpoints. At every step:
 
-1. ``experimental_distribute_dataset`` gives each worker its share of the global batch
-   (``batch_size / workers`` images; together they cover the global batch exactly);
+1. ``distribute_datasets_from_function`` has each worker build its own share of every
+   global batch (``batch_size / workers`` images; together they cover the global batch
+   exactly), from an order of the images that every worker draws from the same seed;
 2. each worker computes the loss on its share, scaled by ``compute_average_loss`` so that
    the gradients of all shares add up to the gradient of the global batch's mean loss;
 3. the optimiser all-reduces (sums) the gradients across the workers, and every worker
@@ -29,11 +30,9 @@ only ``TF_CONFIG`` changes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import time
-from pathlib import Path
 
 from utils import config  # noqa: E402
 
@@ -45,7 +44,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from utils import data  # noqa: E402
+from utils.distributed import common  # noqa: E402
 
 
 def build_cnn(num_classes: int = 10) -> keras.Sequential:
@@ -54,84 +53,43 @@ def build_cnn(num_classes: int = 10) -> keras.Sequential:
     (N, 28, 28, 1) pixels in [0, 1] -> (N, 10) logits. Batch normalisation would compute
     its statistics over each worker's share of the batch, and dropout draws different
     masks in each worker: both would make N workers compute something else than one
-    process, and this script's point is that they compute the same. Weights and biases
-    start as PyTorch's do (uniform in +-1/sqrt(fan_in)), as in the image labs, so that
-    the twins train the same model.
+    process, and this script's point is that they compute the same. The first weights
+    are set afterwards, from numpy (``common.initial_weights``), the same numbers as the
+    PyTorch twin's.
     """
-
-    def torch_like(fan_in: int) -> dict[str, keras.initializers.Initializer]:
-        limit = fan_in**-0.5
-        return {
-            "kernel_initializer": keras.initializers.VarianceScaling(
-                scale=1 / 3, mode="fan_in", distribution="uniform"
-            ),
-            "bias_initializer": keras.initializers.RandomUniform(-limit, limit),
-        }
-
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(16, 3, padding="same", activation="relu", **torch_like(1 * 9)),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu", **torch_like(16 * 9)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
             keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu", **torch_like(32 * 7 * 7)),
-            keras.layers.Dense(num_classes, **torch_like(128)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(num_classes),
         ]
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for results")
-    parser.add_argument("--steps", type=int, default=300, help="optimiser steps in all")
-    parser.add_argument("--batch-size", type=int, default=64, help="GLOBAL batch size")
-    parser.add_argument("--learning-rate", type=float, default=0.05)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    parser.add_argument("--momentum", type=float, default=0.9, help="for SGD")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--train-per-class", type=int, default=640)
-    parser.add_argument("--test-per-class", type=int, default=200)
-    parser.add_argument(
-        "--snapshot-at", type=int, nargs="*", default=[], help="steps after which to save weights"
-    )
-    parser.add_argument("--checkpoint-every", type=int, default=0, help="0: no checkpoints")
-    parser.add_argument("--crash-at-step", type=int, default=0, help="worker 1 dies (once)")
-    parser.add_argument("--benchmark-steps", type=int, default=0, help="compute/comm timing")
-    args = parser.parse_args(argv)
-    for name in ("steps", "batch_size", "train_per_class", "test_per_class"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    return args
-
-
 def load_data(args: argparse.Namespace) -> tuple[np.ndarray, ...]:
-    """Class-balanced subsets of the training and test images, channels last, float32."""
-    splits = data.load_fashion_mnist(seed=args.seed)
-    x_train, y_train = data.subsample_per_class(
-        splits.x_train, splits.y_train, args.train_per_class, seed=args.seed
-    )
-    x_test, y_test = data.subsample_per_class(
-        splits.x_test, splits.y_test, args.test_per_class, seed=args.seed
-    )
-    return (
-        x_train[..., None].astype(np.float32) / 255,  # (N, 28, 28, 1)
-        y_train,
-        x_test[..., None].astype(np.float32) / 255,
-        y_test,
-    )
+    """The training and test images as (N, 28, 28, 1) float32 arrays (channels last), labels."""
+    x_train, y_train, x_test, y_test = common.load_arrays(args)
+    return x_train[..., None], y_train, x_test[..., None], y_test
 
 
-def epoch_dataset(x, y, epoch: int, first_batch: int, args) -> tf.data.Dataset:
-    """One epoch in global batches, shuffled by a seed that every worker shares."""
-    order = np.random.default_rng([args.seed, epoch]).permutation(len(x))
-    dataset = tf.data.Dataset.from_tensor_slices((x[order], y[order]))
-    dataset = dataset.batch(args.batch_size, drop_remainder=True).skip(first_batch)
-    options = tf.data.Options()
-    # each worker keeps its slice of every global batch
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+def epoch_dataset(x, y, epoch: int, first_batch: int, args, context) -> tf.data.Dataset:
+    """This worker's share of one epoch, in batches of ``batch_size / workers`` images.
+
+    The epoch's order comes from the seed, the same in every worker (and in the PyTorch
+    twin); worker i keeps the images at positions i, i + N, ... of it, as PyTorch's
+    ``DistributedSampler`` deals them: its k-th batch is its share of global batch k.
+    ``context`` (a ``tf.distribute.InputContext``) tells the worker its index and N.
+    """
+    order = common.epoch_order(args.seed, epoch, len(x))
+    share = common.worker_share(order, context.input_pipeline_id, context.num_input_pipelines)
+    local_batch = context.get_per_replica_batch_size(args.batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices((x[share], y[share]))
+    return dataset.batch(local_batch, drop_remainder=True).skip(first_batch)
 
 
 def weights_of(model: keras.Model) -> dict[str, np.ndarray]:
@@ -164,7 +122,7 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size: int)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = common.parse_args(__doc__.splitlines()[0], argv)
     tf.config.threading.set_intra_op_parallelism_threads(1)  # the workers share a few cores
     # reads TF_CONFIG, starts this worker's server and connects to the other workers
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -172,20 +130,15 @@ def main(argv: list[str] | None = None) -> None:
     index, workers = resolver.task_id, strategy.num_replicas_in_sync
     is_chief = index == 0
     attempt = int(os.environ.get("AILM_ATTEMPT", "0"))
-    if args.batch_size % workers:
-        raise SystemExit(f"--batch-size {args.batch_size} is not divisible by {workers} workers")
-    args.out.mkdir(parents=True, exist_ok=True)
-
     x_train, y_train, x_test, y_test = load_data(args)
-    if len(x_train) % args.batch_size:
-        raise SystemExit(
-            f"{len(x_train)} training images do not split into batches of {args.batch_size}"
-        )
-    steps_per_epoch = len(x_train) // args.batch_size
+    steps_per_epoch = common.check_batches(args, len(x_train), workers)
+    args.out.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(args.seed)
     with strategy.scope():  # variables created here are mirrored on every worker
         model = build_cnn()
+        # the first weights: drawn in numpy, the same numbers as the PyTorch twin's
+        model.set_weights(common.initial_weights(args.seed, "keras"))
         if args.optimizer == "sgd":
             optimizer = keras.optimizers.SGD(args.learning_rate, momentum=args.momentum)
         else:
@@ -213,8 +166,12 @@ def main(argv: list[str] | None = None) -> None:
     step = start_step
     while step < args.steps:
         epoch, position = divmod(step, steps_per_epoch)
-        dataset = epoch_dataset(x_train, y_train, epoch, position, args)
-        for images, labels in strategy.experimental_distribute_dataset(dataset):
+        shares = strategy.distribute_datasets_from_function(
+            lambda context, epoch=epoch, position=position: epoch_dataset(
+                x_train, y_train, epoch, position, args, context
+            )
+        )
+        for images, labels in shares:
             if step >= args.steps:
                 break
             if args.crash_at_step and step == args.crash_at_step and index == 1 and attempt == 0:
@@ -241,25 +198,20 @@ def main(argv: list[str] | None = None) -> None:
             [model(x_test[i : i + 500]).numpy() for i in range(0, len(x_test), 500)]
         )
         accuracy = float(np.mean(logits.argmax(1) == y_test))
-        timed = step_seconds[2:] if len(step_seconds) > 4 else step_seconds  # skip tracing
-        parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-        result = {
-            "framework": "tensorflow",
-            "world_size": workers,
-            "attempt": attempt,
-            "start_step": start_step,
-            "steps": step,
-            "batch_size": args.batch_size,
-            "test_accuracy": accuracy,
-            "step_ms": 1000 * float(np.median(timed)) if timed else None,
-            "examples_per_second": args.batch_size * len(timed) / sum(timed) if timed else None,
-            "parameters": parameters,
-            "gradient_bytes": 4 * parameters,
-            "losses": losses,
+        common.write_result(
+            args,
+            weights_of(model),
+            step_seconds,
+            framework="tensorflow",
+            world_size=workers,
+            attempt=attempt,
+            start_step=start_step,
+            steps=step,
+            test_accuracy=accuracy,
+            parameters=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+            losses=losses,
             **timings,
-        }
-        np.savez(args.out / "weights_final.npz", **weights_of(model))
-        (args.out / "result.json").write_text(json.dumps(result, indent=1))
+        )
         print(f"worker 0: done, {step} steps, test accuracy {accuracy:.4f}", flush=True)
 
 

@@ -8,7 +8,8 @@ through environment variables (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTE
 and connects the workers. Then, at every step:
 
 1. ``DistributedSampler`` gives each worker its own share of the global batch
-   (``batch_size / world_size`` images; together they cover the global batch exactly);
+   (``batch_size / world_size`` images; together they cover the global batch exactly),
+   from an order of the images that every worker draws from the same seed;
 2. each worker computes the loss and the gradients on its share;
 3. ``DistributedDataParallel`` all-reduces the gradients during the backward pass, so
    every worker holds the average gradient over the whole global batch;
@@ -25,7 +26,6 @@ The script runs unchanged on several machines: only torchrun's arguments change.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import time
@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from utils import data
+from utils.distributed import common
 
 
 def build_cnn(num_classes: int = 10) -> nn.Sequential:
@@ -64,44 +64,23 @@ def build_cnn(num_classes: int = 10) -> nn.Sequential:
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for results")
-    parser.add_argument("--steps", type=int, default=300, help="optimiser steps in all")
-    parser.add_argument("--batch-size", type=int, default=64, help="GLOBAL batch size")
-    parser.add_argument("--learning-rate", type=float, default=0.05)
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    parser.add_argument("--momentum", type=float, default=0.9, help="for SGD")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--train-per-class", type=int, default=640)
-    parser.add_argument("--test-per-class", type=int, default=200)
-    parser.add_argument(
-        "--snapshot-at", type=int, nargs="*", default=[], help="steps after which to save weights"
-    )
-    parser.add_argument("--checkpoint-every", type=int, default=0, help="0: no checkpoints")
-    parser.add_argument("--crash-at-step", type=int, default=0, help="rank 1 dies (once)")
-    parser.add_argument("--benchmark-steps", type=int, default=0, help="compute/comm timing")
-    args = parser.parse_args(argv)
-    for name in ("steps", "batch_size", "train_per_class", "test_per_class"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    return args
+def set_initial_weights(model: nn.Module, seed: int) -> None:
+    """The first weights, drawn in numpy from the seed: the same numbers as the Keras twin's."""
+    with torch.no_grad():
+        values = common.initial_weights(seed, "torch")
+        for parameter, value in zip(model.parameters(), values, strict=True):
+            parameter.copy_(torch.from_numpy(value))
 
 
 def load_data(args: argparse.Namespace) -> tuple[torch.Tensor, ...]:
-    """Class-balanced subsets of the training and test images, as float tensors."""
-    splits = data.load_fashion_mnist(seed=args.seed)
-    x_train, y_train = data.subsample_per_class(
-        splits.x_train, splits.y_train, args.train_per_class, seed=args.seed
+    """The training and test images as (N, 1, 28, 28) float tensors (channels first), labels."""
+    x_train, y_train, x_test, y_test = common.load_arrays(args)
+    return (
+        torch.from_numpy(x_train[:, None]),
+        torch.from_numpy(y_train),
+        torch.from_numpy(x_test[:, None]),
+        torch.from_numpy(y_test),
     )
-    x_test, y_test = data.subsample_per_class(
-        splits.x_test, splits.y_test, args.test_per_class, seed=args.seed
-    )
-
-    def images(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(x[:, None].astype(np.float32) / 255)  # (N, 1, 28, 28)
-
-    return images(x_train), torch.from_numpy(y_train), images(x_test), torch.from_numpy(y_test)
 
 
 def weights_of(model: nn.Module) -> dict[str, np.ndarray]:
@@ -152,7 +131,7 @@ def benchmark(ddp_model, x, y, loss_fn, gradient_numel: int, steps: int) -> dict
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = common.parse_args(__doc__.splitlines()[0], argv)
     torch.set_num_threads(1)  # the workers share a few cores
     attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
     # RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT come from torchrun. The key-value
@@ -163,20 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     dist.init_process_group(
         "gloo", store=dist.PrefixStore(f"attempt{attempt}", store), rank=rank, world_size=world_size
     )
-    if args.batch_size % world_size:
-        raise SystemExit(f"--batch-size {args.batch_size} is not divisible by {world_size} workers")
+    x_train, y_train, x_test, y_test = load_data(args)
+    steps_per_epoch = common.check_batches(args, len(x_train), world_size)
     local_batch = args.batch_size // world_size
     args.out.mkdir(parents=True, exist_ok=True)
 
-    x_train, y_train, x_test, y_test = load_data(args)
-    if len(x_train) % args.batch_size:
-        raise SystemExit(
-            f"{len(x_train)} training images do not split into batches of {args.batch_size}"
-        )
-    steps_per_epoch = len(x_train) // args.batch_size
-
-    torch.manual_seed(args.seed)
     model = build_cnn()
+    set_initial_weights(model, args.seed)
     if args.optimizer == "sgd":
         optimizer = torch.optim.SGD(
             model.parameters(), lr=args.learning_rate, momentum=args.momentum
@@ -193,23 +165,26 @@ def main(argv: list[str] | None = None) -> None:
     # DDP copies rank 0's weights to every worker, then all-reduces gradients in backward
     ddp_model = DistributedDataParallel(model)
     loss_fn = nn.CrossEntropyLoss()
-    # each worker draws every world_size-th index of one shared shuffled order
-    sampler = DistributedSampler(x_train, num_replicas=world_size, rank=rank, seed=args.seed)
     print(f"rank {rank}/{world_size} attempt {attempt}: starting at step {start_step}", flush=True)
 
     losses, step_seconds = [], []
     step = start_step
     while step < args.steps:
         epoch, position = divmod(step, steps_per_epoch)
-        sampler.set_epoch(epoch)  # a new shuffle each epoch, the same in every worker
-        order = torch.tensor(list(sampler))
+        # the epoch's order comes from the seed, the same in every worker and in the
+        # Keras twin; DistributedSampler, not shuffling, deals worker `rank` the images
+        # at positions rank, rank + N, ... of it (common.worker_share)
+        order = torch.from_numpy(common.epoch_order(args.seed, epoch, len(x_train)))
+        x_epoch, y_epoch = x_train[order], y_train[order]
+        sampler = DistributedSampler(x_epoch, num_replicas=world_size, rank=rank, shuffle=False)
+        share = torch.tensor(list(sampler))
         while position < steps_per_epoch and step < args.steps:
             if args.crash_at_step and step == args.crash_at_step and rank == 1 and attempt == 0:
                 print(f"rank {rank}: crashing on purpose at step {step}", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
             started = time.perf_counter()
-            index = order[position * local_batch : (position + 1) * local_batch]
-            loss = train_step(ddp_model, optimizer, loss_fn, x_train[index], y_train[index])
+            index = share[position * local_batch : (position + 1) * local_batch]
+            loss = train_step(ddp_model, optimizer, loss_fn, x_epoch[index], y_epoch[index])
             step_seconds.append(time.perf_counter() - started)
             losses.append(loss)
             step, position = step + 1, position + 1
@@ -229,25 +204,20 @@ def main(argv: list[str] | None = None) -> None:
         model.eval()
         with torch.no_grad():
             accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
-        timed = step_seconds[2:] if len(step_seconds) > 4 else step_seconds  # skip warm-up
-        parameters = sum(p.numel() for p in model.parameters())
-        result = {
-            "framework": "pytorch",
-            "world_size": world_size,
-            "attempt": attempt,
-            "start_step": start_step,
-            "steps": step,
-            "batch_size": args.batch_size,
-            "test_accuracy": accuracy,
-            "step_ms": 1000 * float(np.median(timed)) if timed else None,
-            "examples_per_second": args.batch_size * len(timed) / sum(timed) if timed else None,
-            "parameters": parameters,
-            "gradient_bytes": 4 * parameters,
-            "losses": losses,
+        common.write_result(
+            args,
+            weights_of(model),
+            step_seconds,
+            framework="pytorch",
+            world_size=world_size,
+            attempt=attempt,
+            start_step=start_step,
+            steps=step,
+            test_accuracy=accuracy,
+            parameters=sum(p.numel() for p in model.parameters()),
+            losses=losses,
             **timings,
-        }
-        np.savez(args.out / "weights_final.npz", **weights_of(model))
-        (args.out / "result.json").write_text(json.dumps(result, indent=1))
+        )
         print(f"rank 0: done, {step} steps, test accuracy {accuracy:.4f}", flush=True)
     dist.destroy_process_group()
 
