@@ -396,7 +396,8 @@ for key, value in {
 # of that gain with a sliver of the parameters: its optimiser keeps state for
 # {glue:text}`lora_share:.2f` % of them, and the adapters and head, saved on their own
 # in 32-bit floats, take {glue:text}`lora_megabytes:.1f` MB instead of
-# {glue:text}`full_megabytes:.0f` MB for the whole model. Its training time ({glue:text}`lora_seconds:.0f` s against
+# {glue:text}`full_megabytes:.0f` MB for the whole model. Its training time
+# ({glue:text}`lora_seconds:.0f` s against
 # {glue:text}`full_seconds:.0f` s for full fine-tuning) does not shrink in proportion:
 # the forward and backward passes still run through the whole encoder; only the
 # gradients of the frozen matrices and their optimiser updates are saved.
