@@ -50,7 +50,7 @@
 # `utils.tf_helpers` reads on import. The model, the data preparation and the
 # training loops live in `utils.gpt` (framework-free: text, batches, starting weights,
 # learning rates, sampling) and `utils.gpt_tf` (the Keras model); the PyTorch twin
-# calls `utils.gpt_tf` with the same names.
+# calls `utils.gpt_torch` with the same names.
 
 # %%
 import time
@@ -324,7 +324,7 @@ show_samples(model)
 # The samples are locally plausible: frequent words, punctuation, the vocabulary of hotel
 # and product reviews, often "酒店" followed by what reviewers say about rooms and
 # service. They lose the thread after a few characters: with 64 characters of context,
-# one or two attention blocks and under a million characters of training text, this is
+# one attention block and under a million characters of training text, this is
 # about what to expect.
 
 # %% [markdown]
@@ -584,8 +584,9 @@ if (
 # %% [markdown]
 # ## Summary
 #
-# 1. **Self-supervision.** Joined into one stream, unlabelled reviews become millions of
-#    training examples: each position's target is the next character.
+# 1. **Self-supervision.** Joined into one stream, unlabelled reviews become as many
+#    training examples as they have characters: each position's target is the next
+#    character.
 # 2. **A decoder-only transformer** in Keras: embeddings plus learned positions,
 #    pre-norm blocks with `MultiHeadAttention(..., use_causal_mask=True)`, an output
 #    layer tied to the embedding. Causality is checked, not assumed.

@@ -318,7 +318,7 @@ show_samples(model)
 # The samples are locally plausible: frequent words, punctuation, the vocabulary of hotel
 # and product reviews, often "酒店" followed by what reviewers say about rooms and
 # service. They lose the thread after a few characters: with 64 characters of context,
-# one or two attention blocks and under a million characters of training text, this is
+# one attention block and under a million characters of training text, this is
 # about what to expect.
 
 # %% [markdown]
@@ -578,8 +578,9 @@ if (
 # %% [markdown]
 # ## Summary
 #
-# 1. **Self-supervision.** Joined into one stream, unlabelled reviews become millions of
-#    training examples: each position's target is the next character.
+# 1. **Self-supervision.** Joined into one stream, unlabelled reviews become as many
+#    training examples as they have characters: each position's target is the next
+#    character.
 # 2. **A decoder-only transformer** in PyTorch: embeddings plus learned positions,
 #    pre-norm blocks with `scaled_dot_product_attention(is_causal=True)`, an output layer
 #    tied to the embedding. Causality is checked, not assumed.

@@ -798,9 +798,9 @@ twin_figures = results.record_and_compare(
 # through those extra steps; training becomes fragile, and a seed can learn nothing
 # useful (the accuracy of always answering the majority class). With `padding="pre"`
 # the real words come last, the output follows them directly, and the result is about
-# what the mask gives. (We ran this exercise in the PyTorch twin only; its solution
-# gives the figures of two seeds.) this is how the source text's `pad_sequences` default
-# worked.
+# what the mask gives; front padding is what the source text's `pad_sequences` did by
+# default. (We ran this exercise in the PyTorch twin only; its solution gives the
+# figures of two seeds.)
 # ````
 
 # %% [markdown]
