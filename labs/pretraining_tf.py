@@ -190,7 +190,8 @@ print(f"unigram baseline: {unigram:.3f} nats = {gpt.bits_per_char(unigram):.2f} 
 # The model is a small GPT {cite:p}`radford2018improving,radford2019language`: a token
 # embedding plus a learned position embedding, then blocks of causal self-attention
 # {cite:p}`vaswani2017attention` and a feed-forward network with GELU
-# {cite:p}`hendrycks2016gaussian`, each wrapped as `x + f(layer_norm(x))` (*pre-norm*
+# {cite:p}`hendrycks2016gaussian`, each wrapped as `x + f(layer_norm(x))`
+# (*pre-norm*, as in GPT-2 {cite:p}`radford2019language`, with layer normalisation
 # {cite:p}`ba2016layer`), a final layer norm, and an output layer **tied** to the token
 # embedding: the logits are the hidden states times the embedding matrix transposed, so
 # the output layer adds no weights of its own. Causal attention is
@@ -561,7 +562,7 @@ if (
 # ````{exercise}
 # :label: pretraining-tf-labels
 #
-# Repeat the fine-tuning comparison with 100, 500 and 2,000 labelled reviews, and with
+# Repeat the fine-tuning comparison with 100, 200, 500 and 1,000 labelled reviews, and with
 # `pooling="last"` in `gpt_tf.build_classifier` (the features at the last character,
 # which has attended to the whole review). Does pretraining help anywhere at this size?
 # ````

@@ -834,7 +834,7 @@ twin_figures = results.record_and_compare(
 # With `outputs[:, -1]`, a 10-word snippet padded at the end is followed by 38 steps of
 # padding, and the final output is the state after reading all that padding. The LSTM
 # must learn to carry its state through the padding, with gradients travelling back
-# through those extra steps; training becomes fragile. In runs of the PyTorch twin with
+# through those extra steps; training becomes fragile. In our runs of
 # this variant, seed 42 reached 0.736 test accuracy, and seed 1 learned nothing useful
 # (0.578, the share of the majority class). With `padding="pre"` the real words come
 # last, the output follows them directly, and the same two seeds gave 0.752 and 0.758,
