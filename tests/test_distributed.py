@@ -254,6 +254,9 @@ def test_an_interrupted_launch_leaves_no_worker(tmp_path):
                 return
             time.sleep(0.05)
 
+    # Python's own handler, as in a notebook kernel or a terminal: pytest-xdist's workers
+    # ignore SIGINT, so without this the signal would be lost under `make test`
+    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     presser = threading.Thread(target=press_ctrl_c_once_the_worker_runs, daemon=True)
     presser.start()
     try:
@@ -262,6 +265,7 @@ def test_an_interrupted_launch_leaves_no_worker(tmp_path):
     finally:
         stop.set()
         presser.join(timeout=5)
+        signal.signal(signal.SIGINT, previous_handler)
     assert not wait_until_dead([int(pid_file.read_text())])
 
 
