@@ -15,10 +15,11 @@ SETUP_STAMP := $(VENV)/.setup-done
 DATA_STAMP  := $(VENV)/.data-done
 
 .DEFAULT_GOAL := help
-.PHONY: help prerequisites setup data book test test-fast lab serve lint format bench clean clean-cache
+.PHONY: help prerequisites setup data book test test-fast lab serve lint format bench clean clean-cache \
+        translations translations-check
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 # What the machine must provide (Python 3.10-3.13, Fashion-MNIST, Chromium for `make test`):
 # checked first, all at once, by a standard-library script; one message lists what is missing.
@@ -46,10 +47,14 @@ data: ## fetch the data sets again (AILM_DATA_DIR chooses where)
 	rm -f $(DATA_STAMP)
 	$(MAKE) $(DATA_STAMP)
 
-book: setup ## build the website into _build/html (only changed notebooks re-run)
+# The Chinese edition follows the English one into _build/html/zh_CN: the same sources,
+# its text from locales/zh_CN, its outputs from the English build (nothing executes twice).
+book: setup ## build the website: English into _build/html, Chinese into _build/html/zh_CN
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python scripts/i18n.py build -W -n --keep-going
 	@echo ""
 	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
+	@echo "(中文版: file://$(CURDIR)/_build/html/zh_CN/index.html)"
 	@echo "or serve it with: make serve   (then http://localhost:$(PORT))"
 
 # Two steps. 1: unit tests and every notebook (nbval), two pytest workers at once, each
@@ -86,6 +91,18 @@ format: setup ## ruff: fix what can be fixed, format
 
 bench: setup ## time the setup, a cached rebuild and each lab; print the figures
 	$(BIN)/python scripts/benchmark.py
+
+# After a change to English text: extract it, merge it into the catalogues (changed
+# messages come out fuzzy, new ones empty), reuse the twins' translations; then translate
+# the empty and fuzzy entries in locales/zh_CN/LC_MESSAGES and run translations-check.
+translations: setup ## extract the English text and merge it into locales/zh_CN (then translate)
+	$(BIN)/python scripts/i18n.py extract
+	$(BIN)/python scripts/i18n.py update
+	$(BIN)/python scripts/i18n.py fill-twins
+	$(BIN)/python scripts/i18n.py stats
+
+translations-check: setup ## every English message translated, nothing broken (per file, message)
+	$(BIN)/python scripts/i18n.py check
 
 clean: ## remove the built book, executed notebooks and lab results (keeps .venv and data)
 	rm -rf _build

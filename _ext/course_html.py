@@ -52,8 +52,14 @@ MATHJAX_DISTRIBUTION = "django-static-mathjax"
 MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
 
 
+def _executed_notebooks(app) -> Path:
+    """The folder MyST-NB writes the executed notebooks to (a translation has its own)."""
+    folder = getattr(getattr(app.env, "mystnb_config", None), "output_folder", "")
+    return Path(folder) if folder else Path(app.outdir).parent / "jupyter_execute"
+
+
 def _offer_ipynb(app, pagename, templatename, context, doctree) -> None:
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    executed = _executed_notebooks(app) / f"{pagename}.ipynb"
     if not executed.is_file():
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
@@ -193,7 +199,9 @@ def _serve_mathjax_locally(app) -> None:
             f"(pip install --no-deps -r requirements-nodeps.txt serves it locally)"
         )
         return
-    staging = Path(app.outdir).parent / "mathjax_static"
+    # beside the doctrees (_build/), not beside the pages: a translation's pages are
+    # inside the English site (_build/html/zh_CN), and the staging folder must not be
+    staging = Path(app.doctreedir).parent / "mathjax_static"
     target = staging / "mathjax"
     for relative in MATHJAX_FILES:
         origin, destination = source / relative, target / relative

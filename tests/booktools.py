@@ -13,6 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD = REPO_ROOT / "_build"
 HTML = BUILD / "html"
 JUPYTER_CACHE = BUILD / ".jupyter_cache"
+#: The Chinese edition: its site inside the English one, and its build log
+ZH_HTML = HTML / "zh_CN"
+ZH_BUILD_LOG = BUILD / "book-build.zh_CN.log"
 
 
 def toc_files(toc_path: Path = REPO_ROOT / "_toc.yml") -> list[str]:

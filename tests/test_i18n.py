@@ -1,0 +1,437 @@
+"""The translation workflow (scripts/i18n.py, _ext/course_i18n.py) on small made-up
+catalogues, and the catalogues of the course against its current English sources."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po, write_po
+
+from _ext import course_i18n
+from tests.booktools import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "i18n.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("course_i18n_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+i18n = load_script()
+
+
+def write_catalogue(path: Path, entries, template: bool = False) -> Path:
+    """A .po (or .pot) file from ``(msgid, msgstr)`` or ``(msgid, msgstr, "fuzzy")``."""
+    catalogue = Catalog(locale=None if template else "zh_CN", fuzzy=False)
+    for entry in entries:
+        msgid, msgstr = entry[0], "" if template else entry[1]
+        flags = ("fuzzy",) if len(entry) > 2 and entry[2] == "fuzzy" else ()
+        catalogue.add(msgid, msgstr, flags=flags)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalogue, width=76)
+    return path
+
+
+def read(path: Path) -> dict[str, tuple[str, bool]]:
+    with path.open("rb") as handle:
+        catalogue = read_po(handle)
+    return {m.id: (m.string, m.fuzzy) for m in catalogue if m.id}
+
+
+# --------------------------------------------------------------------------- check: syntax
+
+
+@pytest.mark.parametrize(
+    "msgid, msgstr",
+    [
+        ("See {term}`attention`.", "见{term}`注意力 <attention>`。"),
+        ("See {term}`Attention <attention>`.", "见{term}`注意力 <ATTENTION>`。"),
+        ("Read {doc}`/labs/setup_check`.", "阅读{doc}`安装检查 </labs/setup_check>`。"),
+        ("As {cite:t}`a2020,b2021` show.", "正如 {cite:t}`b2021, a2020` 所示。"),
+        ("It took {glue:text}`wall:.1f` s.", "用时 {glue:text}`wall:.1f` 秒。"),
+        ("See {numref}`Figure %s <fig-a>`.", "见{numref}`图 %s <fig-a>`。"),
+        ("Call `model.fit` with $\\eta = 0.1$.", "以 $\\eta = 0.1$ 调用 `model.fit`。"),
+        (
+            "See https://example.com/a and [docs](https://x.org).",
+            "见 https://example.com/a 和[文档](https://x.org)。",
+        ),
+        ("A note[^n1] here.", "这里有注释[^n1]。"),
+        ("**Bold.** Text.", "**粗体。** 正文。"),
+        ("**Bold** text.", "引用“**粗体**”的文字。"),
+    ],
+)
+def test_a_faithful_translation_passes(msgid, msgstr):
+    assert i18n.syntax_problems(msgid, msgstr) == []
+
+
+@pytest.mark.parametrize(
+    "msgid, msgstr, kind",
+    [
+        ("See {term}`attention`.", "见{term}`注意力`。", "roles"),
+        ("See {term}`attention`.", "见注意力。", "roles"),
+        ("Read {doc}`/labs/setup_check`.", "阅读{doc}`/labs/setup_check_tf`。", "roles"),
+        ("As {cite:t}`a2020` shows.", "正如 {cite:p}`a2020` 所示。", "roles"),
+        ("As {cite:t}`a2020` shows.", "正如 {cite:t}`a2021` 所示。", "roles"),
+        ("It took {glue:text}`wall:.1f` s.", "用时 {glue:text}`wall:.2f` 秒。", "roles"),
+        ("See {ref}`sec-a`.", "见{ref}`第一节 <sec-b>`。", "roles"),
+        ("Call `model.fit` now.", "现在调用 model.fit。", "code"),
+        ("Call `model.fit` now.", "现在调用 `模型.fit`。", "code"),
+        ("With $\\eta = 0.1$.", "取 $\\eta = 0.2$。", "math"),
+        ("See https://example.com/a now.", "见 https://example.com/b。", "links"),
+        ("A note[^n1] here.", "这里有注释。", "footnotes"),
+        ("**Bold.** Text.", "粗体。正文。", "bold"),
+        ("**Bold** text.", "引用**“粗体”**的文字。", "bold"),
+    ],
+)
+def test_a_broken_translation_is_reported(msgid, msgstr, kind):
+    problems = i18n.syntax_problems(msgid, msgstr)
+    assert any(problem.startswith(kind) for problem in problems), problems
+
+
+def test_unpaired_bold_follows_commonmark():
+    assert i18n.unpaired_bold("**bold** text") == []
+    assert i18n.unpaired_bold("中文**粗体**中文") == []
+    # after a CJK character and before an opening quote the run can neither open nor close
+    assert i18n.unpaired_bold("中文**“引文”**中文")
+    assert i18n.unpaired_bold("中文 **“引文”** 中文") == []
+    assert i18n.unpaired_bold("a ** b") == [2]
+
+
+# --------------------------------------------------------------------------- check: catalogues
+
+
+@pytest.fixture
+def catalogues(tmp_path: Path) -> Path:
+    folder = tmp_path / "locales" / "zh_CN" / "LC_MESSAGES"
+    write_catalogue(
+        folder / "chapters" / "one.po",
+        [
+            ("Done.", "完成。"),
+            ("Not yet.", ""),
+            ("Old guess.", "旧的猜测。", "fuzzy"),
+            ("Use `x`.", "使用 x。"),
+        ],
+    )
+    return folder
+
+
+def test_check_reports_every_problem_per_file_and_message(catalogues, tmp_path):
+    problems = i18n.check(catalogues, sources=tmp_path)
+    found = {(p.file, p.kind.split(":")[0], p.msgid) for p in problems}
+    file = "locales/zh_CN/LC_MESSAGES/chapters/one.po"
+    assert found == {
+        (file, "untranslated", "Not yet."),
+        (file, "fuzzy", "Old guess."),
+        (file, "syntax", "Use `x`."),
+    }
+
+
+def test_check_against_templates_finds_stale_and_missing_messages(catalogues, tmp_path):
+    templates = tmp_path / "gettext"
+    write_catalogue(
+        templates / "chapters" / "one.pot",
+        [("Done.",), ("Not yet.",), ("Old guess.",), ("Use `x`.",), ("A new sentence.",)],
+        template=True,
+    )
+    write_catalogue(templates / "labs" / "two.pot", [("Lab.",)], template=True)
+    write_catalogue(catalogues / "chapters" / "gone.po", [("Gone.", "没了。")])
+    write_catalogue(catalogues / "chapters" / "one.po", [("Done.", "完成。"), ("Dropped.", "删")])
+    problems = i18n.check(catalogues, templates=templates, sources=tmp_path)
+    kinds = {(p.kind.split(":")[0], p.msgid) for p in problems}
+    assert ("missing", "A new sentence.") in kinds
+    assert ("missing", "Not yet.") in kinds
+    assert ("stale", "Dropped.") in kinds
+    assert ("no catalogue for this page", "labs/two") in kinds
+    assert ("catalogue of a page that no longer exists", "chapters/gone") in kinds
+    assert ("missing", "Done.") not in kinds
+
+
+def test_the_command_exits_1_on_a_problem_and_names_it(catalogues, capsys):
+    locales = catalogues.parent.parent
+    assert i18n.main(["--locales", str(locales), "check", "--no-extract"]) == 1
+    out = capsys.readouterr().out
+    assert "chapters/one.po: untranslated: 'Not yet.'" in out
+    write_catalogue(catalogues / "chapters" / "one.po", [("Done.", "完成。")])
+    assert i18n.main(["--locales", str(locales), "check", "--no-extract"]) == 0
+    assert "check: 0 problem(s)" in capsys.readouterr().out
+
+
+def test_glossary_headwords_stay_english_and_definitions_start_with_the_rendering(tmp_path):
+    source = tmp_path / "chapters" / "glossary.md"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "# Glossary\n\n```{glossary}\n:sorted:\n\nattention\n  A layer that mixes\n"
+        "  positions.\n\n  More.\n\nepoch\n  One pass.\n```\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "locales" / "zh_CN" / "LC_MESSAGES"
+    (folder.parent / "terminology.tsv").parent.mkdir(parents=True, exist_ok=True)
+    (folder.parent / "terminology.tsv").write_text(
+        "english\tchinese\tnote\nattention\t注意力\nepoch\t轮次\n", encoding="utf-8"
+    )
+    write_catalogue(
+        folder / "chapters" / "glossary.po",
+        [
+            ("Glossary", "术语表"),
+            ("attention", "注意力"),  # a translated headword breaks every {term}
+            ("A layer that mixes positions.", "**注意力**：一种混合各位置的层。"),
+            ("More.", "更多。"),
+            ("epoch", "epoch"),
+            ("One pass.", "完整遍历一次。"),  # lacks **轮次**
+        ],
+    )
+    problems = i18n.check(folder, sources=tmp_path)
+    assert {(p.kind, p.msgid) for p in problems} == {
+        ("glossary headword translated", "attention"),
+        ("glossary definition", "One pass."),
+    }
+
+
+# --------------------------------------------------------------------------- update
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    templates, folder = tmp_path / "gettext", tmp_path / "locales" / "zh_CN" / "LC_MESSAGES"
+    write_catalogue(
+        folder / "chapters" / "one.po",
+        [
+            ("Kept.", "保留。"),
+            ("The model has ten layers and two heads.", "模型有十层和两个头。"),
+            ("Removed.", "删除。"),
+            ("Moved to another page.", "移到另一页。"),
+        ],
+    )
+    write_catalogue(folder / "chapters" / "gone.po", [("Gone.", "没了。")])
+    write_catalogue(
+        templates / "chapters" / "one.pot",
+        [("Kept.",), ("The model has ten layers and four heads.",), ("Brand new.",)],
+        template=True,
+    )
+    write_catalogue(
+        templates / "labs" / "new.pot", [("Moved to another page.",), ("Lab.",)], template=True
+    )
+    return templates, folder
+
+
+def test_update_keeps_translations_and_marks_what_changed(project):
+    templates, folder = project
+    report = i18n.update(templates, folder)
+    one = read(folder / "chapters" / "one.po")
+    assert one["Kept."] == ("保留。", False)
+    assert one["The model has ten layers and four heads."] == ("模型有十层和两个头。", True)
+    assert one["Brand new."] == ("", False)
+    assert "Removed." not in one
+    new = read(folder / "labs" / "new.po")
+    assert new["Moved to another page."] == ("移到另一页。", False)  # reused, exact English
+    assert new["Lab."] == ("", False)
+    assert report.created == ["labs/new"]
+    assert report.changed == ["chapters/one"]
+    assert report.obsolete == ["chapters/gone"]
+    assert (folder / "chapters" / "gone.po").is_file()  # reported, not deleted
+    assert (report.new_messages, report.fuzzy_messages) == (2, 1)
+
+
+def test_update_never_blanks_a_translation_and_writes_only_what_changed(project):
+    templates, folder = project
+    i18n.update(templates, folder)
+    first = {p: p.read_bytes() for p in folder.rglob("*.po")}
+    report = i18n.update(templates, folder)
+    assert report.changed == [] and report.created == []
+    assert {p: p.read_bytes() for p in folder.rglob("*.po")} == first
+
+
+@pytest.mark.parametrize("width", [0, 76])
+def test_update_keeps_the_layout_and_leaves_a_merely_reordered_catalogue_alone(tmp_path, width):
+    long = "A sentence long enough to be wrapped by Babel's default width of seventy-six."
+    folder, templates = tmp_path / "LC_MESSAGES", tmp_path / "gettext"
+    po = folder / "page.po"
+    write_catalogue(po, [("Second.", "第二。"), (long, "一个足够长的句子。")])
+    po.write_bytes(i18n.serialise(i18n.read_catalogue(po), width=width))
+    before = po.read_bytes()
+    write_catalogue(templates / "page.pot", [(long,), ("Second.",)], template=True)
+    assert i18n.update(templates, folder).changed == []
+    assert po.read_bytes() == before
+    write_catalogue(templates / "page.pot", [(long,), ("Second.",), ("Third.",)], template=True)
+    assert i18n.update(templates, folder).changed == ["page"]
+    one_line = f'msgid "{long}"' in po.read_text(encoding="utf-8")
+    assert one_line == (width == 0)
+
+
+def test_update_dry_run_writes_nothing(project):
+    templates, folder = project
+    before = {p: p.read_bytes() for p in folder.rglob("*.po")}
+    report = i18n.update(templates, folder, dry_run=True)
+    assert report.created == ["labs/new"]
+    assert {p: p.read_bytes() for p in folder.rglob("*.po")} == before
+
+
+def test_fill_twins_copies_only_into_empty_messages(tmp_path):
+    folder = tmp_path / "LC_MESSAGES"
+    write_catalogue(folder / "labs" / "a_tf.po", [("Shared.", "共享。"), ("Own.", "自己的。")])
+    write_catalogue(
+        folder / "labs" / "a_torch.po",
+        [("Shared.", ""), ("Own.", "另一个。"), ("Other.", "", "fuzzy")],
+    )
+    filled = i18n.fill_twins(folder)
+    assert [(domain, msgid) for domain, msgid, *_ in filled] == [("labs/a_torch", "Shared.")]
+    torch = read(folder / "labs" / "a_torch.po")
+    assert torch["Shared."] == ("共享。", False)
+    assert torch["Own."] == ("另一个。", False)  # an existing translation is never replaced
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def test_compile_leaves_out_fuzzy_messages_and_rewrites_only_changes(tmp_path):
+    folder, output = tmp_path / "LC_MESSAGES", tmp_path / "build"
+    po = write_catalogue(folder / "chapters" / "one.po", [("A.", "甲。"), ("B.", "乙。", "fuzzy")])
+    assert i18n.compile_catalogues(folder, output) == ["chapters/one"]
+    mo = output / "zh_CN" / "LC_MESSAGES" / "chapters" / "one.mo"
+    with mo.open("rb") as handle:
+        compiled = {m.id: m.string for m in read_mo(handle) if m.id}
+    assert compiled == {"A.": "甲。"}
+    assert (mo.with_suffix(".po")).read_bytes() == po.read_bytes()
+    assert i18n.compile_catalogues(folder, output) == []  # unchanged: no page re-read
+    po.unlink()
+    i18n.compile_catalogues(folder, output)
+    assert not mo.exists()
+
+
+# --------------------------------------------------------------------------- the switch
+
+
+@pytest.mark.parametrize(
+    "pagename, translation, expected",
+    [
+        ("intro", None, {"zh_CN": "zh_CN/intro.html"}),
+        ("chapters/01_background", None, {"zh_CN": "../zh_CN/chapters/01_background.html"}),
+        ("intro", "zh_CN", {"en": "../intro.html"}),
+        ("chapters/01_background", "zh_CN", {"en": "../../chapters/01_background.html"}),
+    ],
+)
+def test_the_language_switch_links_to_the_same_page(pagename, translation, expected):
+    links = course_i18n.language_links(
+        pagename, f"{pagename}.html", translation, {"zh_CN": {"label": "中文"}}
+    )
+    assert {link["code"]: link["href"] for link in links} == expected
+    assert all(link["lang"] in ("en", "zh-CN") for link in links)
+
+
+def test_the_chinese_edition_is_configured():
+    import yaml
+
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    settings = config["sphinx"]["config"]["course_translations"]["zh_CN"]
+    assert settings["title"] == "AI 大模型：学习与进阶"
+    assert settings["search_language"] == "zh"
+    assert "jieba" in (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the real catalogues
+
+
+@pytest.mark.slow
+def test_every_english_message_has_a_current_translation():
+    """Extract the current English (no notebook executes) and compare: every message must
+    have a non-empty, non-fuzzy translation in its page's catalogue, and no translation may
+    break a role, code, math, a link or bold. A change to the English without a new
+    translation fails here, naming the file and the message."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    report = [line for line in proc.stdout.splitlines() if line.startswith(("locales/", "check:"))]
+    assert proc.returncode == 0, (
+        "the Chinese catalogues are behind the English (run `make translations`, translate, "
+        "then `make translations-check`):\n"
+        + "\n".join(report[:80])
+        + (f"\n... and {len(report) - 80} more" if len(report) > 80 else "")
+        + ("" if report else proc.stdout[-3000:] + proc.stderr[-3000:])
+    )
+
+
+# --------------------------------------------------------------------------- translation outputs
+
+
+def notebook(*sources: str, outputs: bool = False):
+    import nbformat
+
+    cells = [nbformat.v4.new_markdown_cell("# Title")]
+    for source in sources:
+        cell = nbformat.v4.new_code_cell(source)
+        if outputs:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=source)]
+        cells.append(cell)
+    return nbformat.v4.new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+
+
+def test_a_translation_takes_the_outputs_of_the_same_code_only():
+    fresh, executed = notebook("a = 1", "print(a)"), notebook("a = 1", "print(a)", outputs=True)
+    assert course_i18n.reuse_outputs(fresh, executed, "page") is None
+    assert [cell.outputs[0].text for cell in fresh.cells[1:]] == ["a = 1", "print(a)"]
+    changed = notebook("a = 2", "print(a)")
+    problem = course_i18n.reuse_outputs(changed, executed, "page")
+    assert "code cell 1" in problem and "English" in problem
+    assert all(not cell.outputs for cell in changed.cells[1:])
+
+
+def test_a_translation_reads_the_cache_and_never_creates_or_fills_it(tmp_path):
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache_path = tmp_path / "cache"
+    assert course_i18n.cached_outputs(notebook("a = 1"), cache_path) is None
+    assert not cache_path.exists()
+    source = tmp_path / "page.md"
+    source.write_text("page", encoding="utf-8")
+    get_cache(str(cache_path)).cache_notebook_bundle(
+        CacheBundleIn(notebook("a = 1", outputs=True), str(source)), check_validity=False
+    )
+    merged = course_i18n.cached_outputs(notebook("a = 1"), cache_path)
+    assert merged.cells[1].outputs[0].text == "a = 1"
+    assert course_i18n.cached_outputs(notebook("a = 2"), cache_path) is None
+    assert len(get_cache(str(cache_path)).list_cache_records()) == 1
+
+
+def test_extraction_gives_captioned_figures_a_placeholder_and_executes_nothing():
+    from types import SimpleNamespace
+
+    nb = notebook("plot()", "other()")
+    nb.metadata["mystnb"] = {"execution_mode": "force"}
+    nb.cells[1].metadata["mystnb"] = {"figure": {"caption": "A caption"}}
+    config = SimpleNamespace(metadata_key="mystnb", cell_metadata_key="mystnb")
+    course_i18n.placeholder_outputs(nb, config)
+    assert "execution_mode" not in nb.metadata["mystnb"]
+    assert "image/png" in nb.cells[1].outputs[0].data
+    assert nb.cells[2].outputs == []
+
+
+def test_translated_nodes_forget_their_throwaway_documents():
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    page, message = new_document("page"), new_document("message")
+    paragraph = nodes.paragraph("", "")
+    paragraph.document = message
+    text = nodes.Text("译文")
+    paragraph += text
+    page += paragraph
+    assert course_i18n.forget_message_documents(page) == 1
+    assert paragraph.document is page and text.document is page
