@@ -145,7 +145,7 @@ for review in text.train_texts[:3]:
 distinct_characters = len({char for review in text.train_texts for char in char_tokenize(review)})
 glue("distinct_characters", distinct_characters, display=False)
 coverage = vocabulary.coverage(text.val_texts)
-glue("coverage", 100 * coverage, display=False)
+glue("coverage", float(100 * coverage), display=False)
 print(vocabulary)
 print(f"{len(vocabulary):,} ids cover {coverage:.2%} of the held-out characters")
 stream = text.train_ids
@@ -181,7 +181,7 @@ curve_data = gpt.eval_windows(text.val_ids, CONTEXT, max_windows=CURVE_WINDOWS)
 
 # %%
 unigram = gpt.unigram_loss(stream, val_data[1], VOCAB_SIZE)
-glue("unigram", unigram, display=False)
+glue("unigram", float(unigram), display=False)
 print(f"unigram baseline: {unigram:.3f} nats = {gpt.bits_per_char(unigram):.2f} bits per character")
 
 # %% [markdown]
@@ -281,11 +281,11 @@ history = gpt_tf.train_language_model(
 )
 train_seconds = history["seconds"][0]
 val_loss = gpt_tf.evaluate_loss(model, *val_data)
-glue("val_loss", val_loss, display=False)
-glue("val_bits", gpt.bits_per_char(val_loss), display=False)
-glue("baseline_gap", unigram - val_loss, display=False)
-glue("unigram_perplexity", np.exp(unigram), display=False)
-glue("perplexity", np.exp(val_loss), display=False)
+glue("val_loss", float(val_loss), display=False)
+glue("val_bits", float(gpt.bits_per_char(val_loss)), display=False)
+glue("baseline_gap", float(unigram - val_loss), display=False)
+glue("unigram_perplexity", float(np.exp(unigram)), display=False)
+glue("perplexity", float(np.exp(val_loss)), display=False)
 print(
     f"trained in {train_seconds:.0f} s; validation loss {val_loss:.3f} nats "
     f"= {gpt.bits_per_char(val_loss):.2f} bits per character "
@@ -374,9 +374,9 @@ assert largest_gain > SCALING_MARGIN, (
     f"the largest model beats the smallest by only {largest_gain:.3f}"
 )
 law = gpt.fit_power_law(counts, losses)
-glue("exponent", law.exponent, display=False)
-glue("offset", law.offset, display=False)
-glue("largest_gain", largest_gain, display=False)
+glue("exponent", float(law.exponent), display=False)
+glue("offset", float(law.offset), display=False)
+glue("largest_gain", float(largest_gain), display=False)
 form = "with an offset" if law.with_offset else "without an offset"
 print(f"fitted {form}: loss = {law.offset:.2f} + {law.scale:.1f} * N^-{law.exponent:.3f}")
 print(f"exponent {law.exponent:.3f}; Kaplan et al. (2020): 0.076; Hoffmann et al. (2022): 0.34")
@@ -452,7 +452,7 @@ for start, trunk in (
     print(f"from {start} weights: test accuracy {accuracy[start]:.3f}, F1 {f1[start]:.3f}")
 print(f"always the majority class: {majority:.3f}")
 pretraining_gain = accuracy["pretrained"] - accuracy["random"]
-glue("pretraining_gain", 100 * pretraining_gain, display=False)
+glue("pretraining_gain", float(100 * pretraining_gain), display=False)
 print(f"pretraining changes test accuracy by {100 * pretraining_gain:+.1f} points")
 
 # %% [markdown]
@@ -475,7 +475,7 @@ print(f"pretraining changes test accuracy by {100 * pretraining_gain:+.1f} point
 
 # %%
 wall_seconds = time.perf_counter() - lab_start
-glue("wall_minutes", wall_seconds / 60, display=False)
+glue("wall_minutes", float(wall_seconds / 60), display=False)
 twin = results.record_and_compare(
     lab="pretraining_tf",
     framework="tensorflow",
