@@ -4,6 +4,7 @@
     python scripts/benchmark.py --labs          # every lab, one table (see below)
     python scripts/benchmark.py --labs text_classification_tf image_classification_tf
     python scripts/benchmark.py --rebuild       # an unchanged rebuild of the book
+    python scripts/benchmark.py --languages     # the Chinese edition's cost over English's
     python scripts/benchmark.py --fresh-setup   # `make book` in a fresh clone with a new venv
 
 Each lab runs alone, in a Jupyter kernel, as nbval and the book run it
@@ -18,7 +19,8 @@ Each lab runs alone, in a Jupyter kernel, as nbval and the book run it
 
 Figures are printed, never asserted: the labs assert their own accuracy floors.
 Budgets (2-core CPU): first `make book` <= 5 min (install <= 3 min), unchanged
-rebuild <= 30 s; per lab the wall times in ``LAB_BUDGET_SECONDS``.
+rebuild <= 30 s; per lab the wall times in ``LAB_BUDGET_SECONDS``; both languages at
+most ``LANGUAGES_BUDGET`` times the English-only build, nothing re-executed.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ LAB_BUDGET_SECONDS = {
     "distributed_training_torch": 240,
 }
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+#: Both languages' build over the English-only build, when nothing is re-executed.
+LANGUAGES_BUDGET = 1.5
 
 
 def run_measured(command: list[str], cwd: Path, env: dict[str, str] | None = None):
@@ -68,6 +72,24 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str] | None = Non
         log.seek(0)
         output = log.read().decode(errors="replace")
     return code, seconds, usage.ru_maxrss / 1024, output  # ru_maxrss is in KiB on Linux
+
+
+def run_timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, float]:
+    """Run a command; return (exit code, wall seconds, CPU seconds of it and its children).
+
+    CPU time (user + system) is the steadier figure on a machine doing other work; a
+    build is mostly one process, so on an idle machine the two are close.
+    """
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            log.seek(0)
+            print(log.read().decode(errors="replace")[-3000:])
+    return code, seconds, usage.ru_utime + usage.ru_stime
 
 
 def bench_lab(lab: str) -> dict[str, float | str]:
@@ -154,6 +176,43 @@ def bench_rebuild() -> None:
     print(f"unchanged rebuild: {seconds:.1f} s (budget 30 s, exit {code})")
 
 
+def bench_languages(rounds: int = 2) -> None:
+    """English-only against English + Chinese: from a clean site, then unchanged.
+
+    Before each round the site, both doctree folders, both folders of executed notebooks
+    and the compiled catalogues are removed from ``_build``; the execution cache stays,
+    so nothing executes except the pages that execute on every build.
+    """
+    print("\n== The Chinese edition's cost: English-only build against both languages ==")
+    env = dict(os.environ, **QUIET_TF)
+    english = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO_ROOT)]
+    english += ["-W", "-n", "--keep-going"]
+    chinese = [sys.executable, str(REPO_ROOT / "scripts" / "i18n.py"), "build", "-W", "-n"]
+    chinese.append("--keep-going")
+    build = REPO_ROOT / "_build"
+    scratch = ["html", ".doctrees", ".doctrees.zh_CN", "jupyter_execute"]
+    scratch += ["jupyter_execute.zh_CN", "locales"]
+    print(f"{'round':>5} {'case':12} {'English s (CPU)':>16} {'Chinese s (CPU)':>16} {'ratio':>6}")
+    for round_ in range(1, rounds + 1):
+        for folder in scratch:
+            subprocess.run(["rm", "-rf", str(build / folder)], check=True)
+        for case in ("clean site", "unchanged"):
+            times = []
+            for command in (english, chinese):
+                code, seconds, cpu = run_timed(command, REPO_ROOT, env)
+                if code != 0:
+                    raise SystemExit(f"{' '.join(command[:3])} failed (exit {code})")
+                times.append((seconds, cpu))
+            (en_wall, en_cpu), (zh_wall, zh_cpu) = times
+            ratio = (en_wall + zh_wall) / en_wall
+            print(
+                f"{round_:5d} {case:12} {en_wall:7.1f} ({en_cpu:5.1f}) {zh_wall:7.1f} "
+                f"({zh_cpu:5.1f}) {ratio:5.2f}x  CPU {(en_cpu + zh_cpu) / en_cpu:4.2f}x "
+                f"(budget {LANGUAGES_BUDGET}x)",
+                flush=True,
+            )
+
+
 def bench_fresh_setup() -> None:
     print("\n== `make book` in a fresh clone, new virtual environment ==")
     with tempfile.TemporaryDirectory(prefix="ailm-fresh-") as folder:
@@ -177,8 +236,11 @@ def main() -> None:
     )
     parser.add_argument("--rebuild", action="store_true", help="time an unchanged rebuild")
     parser.add_argument("--fresh-setup", action="store_true", help="time make book from scratch")
+    parser.add_argument(
+        "--languages", action="store_true", help="time both languages against English only"
+    )
     options = parser.parse_args()
-    chosen = options.labs is not None or options.rebuild or options.fresh_setup
+    chosen = options.labs is not None or options.rebuild or options.fresh_setup or options.languages
     print(f"machine: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     if options.labs is not None or not chosen:
         bench_labs(options.labs or list(LAB_BUDGET_SECONDS))
@@ -186,6 +248,8 @@ def main() -> None:
         bench_rebuild()
     if options.fresh_setup:
         bench_fresh_setup()
+    if options.languages:
+        bench_languages()
 
 
 if __name__ == "__main__":

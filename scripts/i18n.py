@@ -133,7 +133,7 @@ def extract(output: Path = TEMPLATES, quiet: bool = True) -> int:
 
     Sphinx's gettext builder runs over the sources with ``_config.yml`` (the settings
     ``gettext_compact: false``, ``gettext_uuid: false``, ``gettext_location: false`` are
-    there), in a temporary folder, with nothing executed: ``_ext/course_i18n.py`` turns
+    there), in a temporary folder, with nothing executed: ``_ext/course_i18n/`` turns
     execution off and gives captioned figures a placeholder output so that their
     captions and alt texts are extracted. Only the templates are kept.
     """
@@ -677,6 +677,25 @@ def stats(folder: Path | None = None, language: str = LANGUAGE) -> dict[str, Sta
 # --------------------------------------------------------------------------- build
 
 
+def import_build_sphinx():
+    """Jupyter Book's ``build_sphinx``, imported without rfc3987-syntax's grammars.
+
+    jsonschema (imported with Jupyter Book) imports rfc3987-syntax where it is installed
+    (JupyterLab's extras are), which compiles 38 grammars, about 1.2 s of the build, for
+    an "iri" format check that nothing in the build asks for. It is left out while
+    Jupyter Book is imported, and can be imported again afterwards.
+    """
+    skip_grammars = "rfc3987_syntax" not in sys.modules
+    if skip_grammars:
+        sys.modules["rfc3987_syntax"] = None  # an import of it raises ImportError
+    try:
+        from jupyter_book.sphinx import build_sphinx
+    finally:
+        if skip_grammars and sys.modules.get("rfc3987_syntax", ...) is None:
+            del sys.modules["rfc3987_syntax"]
+    return build_sphinx
+
+
 def build(
     language: str = LANGUAGE,
     warnings_are_errors: bool = False,
@@ -688,7 +707,7 @@ def build(
     The English site must be built first: the translation takes every notebook's outputs
     from the English build (``_build/jupyter_execute``) and executes nothing.
     """
-    from jupyter_book.sphinx import build_sphinx
+    build_sphinx = import_build_sphinx()
 
     if not (BUILD / "html" / "index.html").is_file():
         print("build: no English site in _build/html: run `jupyter-book build .` first")

@@ -1,4 +1,4 @@
-"""The translation workflow (scripts/i18n.py, _ext/course_i18n.py) on small made-up
+"""The translation workflow (scripts/i18n.py, _ext/course_i18n/) on small made-up
 catalogues, and the catalogues of the course against its current English sources."""
 
 from __future__ import annotations
@@ -435,3 +435,215 @@ def test_translated_nodes_forget_their_throwaway_documents():
     page += paragraph
     assert course_i18n.forget_message_documents(page) == 1
     assert paragraph.document is page and text.document is page
+
+
+# --------------------------------------------------------------------------- build cost
+
+
+def test_the_chinese_search_stems_every_word_as_sphinx_does():
+    from sphinx.search.zh import SearchChinese
+
+    text = "GPU 训练 the models running; LLMs and ABS were tested 3.5 times, was is"
+    ours, sphinx = course_i18n.ChineseSearch({}), SearchChinese({})
+    sphinx.latin_terms = []  # the base class shares one list among all instances
+    words = ours.split(text)
+    assert words == sphinx.split(text)
+    for word in [*words, "Running", "was", "LLMs"] * 2:  # twice: the second from the cache
+        assert ours.stem(word) == sphinx.stem(word), word
+
+
+def test_output_signatures_ignore_cell_ids_and_timings_only():
+    import copy
+
+    def executed(text: str) -> dict:
+        cell = {
+            "cell_type": "code",
+            "id": "a1",
+            "source": "print(1)",
+            "metadata": {"execution": {"iopub.execute_input": "2026-12-03T07:00:00"}},
+            "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+        }
+        return {"cells": [cell], "metadata": {"mystnb": {"execution_mode": "force"}}}
+
+    first, again = executed("1\n"), executed("1\n")
+    again["cells"][0]["id"] = "b2"
+    again["cells"][0]["metadata"]["execution"]["iopub.execute_input"] = "2026-12-04T07:00:00"
+    signature = course_i18n.output_signature(first)
+    assert course_i18n.output_signature(again) == signature
+    assert course_i18n.output_signature(executed("2\n")) != signature
+    assert course_i18n.output_signature(first, b'{"key": 1}') != signature
+    other_code = copy.deepcopy(first)
+    other_code["cells"][0]["source"] = "print(2)"
+    assert course_i18n.output_signature(other_code) != signature
+
+
+def test_a_forced_page_is_read_again_only_when_its_outputs_change(tmp_path):
+    import json
+    import os
+
+    executed, stamps = tmp_path / "jupyter_execute", tmp_path / "stamps"
+    (executed / "chapters").mkdir(parents=True)
+    forced = {
+        "cells": [{"cell_type": "code", "id": "x", "source": "1", "outputs": [], "metadata": {}}],
+        "metadata": {"mystnb": {"execution_mode": "force"}},
+    }
+    cached = {"cells": [], "metadata": {}}
+    page = executed / "chapters" / "report.ipynb"
+    page.write_text(json.dumps(forced), encoding="utf-8")
+    (executed / "chapters" / "cached.ipynb").write_text(json.dumps(cached), encoding="utf-8")
+    assert course_i18n.update_output_stamps(executed, stamps) == ["chapters/report"]
+    stamp = stamps / "chapters" / "report.sha256"
+    assert [p.name for p in stamps.rglob("*.sha256")] == ["report.sha256"]
+    os.utime(stamp, ns=(1, 1))  # as if the translation read the page after the stamp
+    forced["cells"][0]["id"] = "y"  # the English build executed it again: same outputs
+    page.write_text(json.dumps(forced), encoding="utf-8")
+    assert course_i18n.update_output_stamps(executed, stamps) == []
+    assert stamp.stat().st_mtime_ns == 1  # untouched: the page is not read again
+    forced["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1"}]
+    page.write_text(json.dumps(forced), encoding="utf-8")
+    assert course_i18n.update_output_stamps(executed, stamps) == ["chapters/report"]
+    assert stamp.stat().st_mtime_ns > 1
+
+
+def test_a_translation_reads_the_always_reread_pages_only_when_needed():
+    from sphinx.config import Config
+
+    config = Config(
+        {
+            "language": "zh_CN",
+            "course_translations": {"zh_CN": {"title": "标题", "search_language": "zh"}},
+            "course_always_reread": ["chapters/report"],
+        }
+    )
+    for name, default in (
+        ("course_translations", {}),
+        ("course_always_reread", []),
+        ("nb_mime_priority_overrides", ()),
+        ("html_theme_options", {}),
+        ("html_title", ""),
+        ("html_search_language", None),
+    ):
+        config.add(name, default, "env", ())
+    config.init_values()
+    course_i18n.configure(None, config)
+    assert config.course_always_reread == []
+    assert config.html_title == "标题" and config.html_search_language == "zh"
+    config.language = "en"
+    config.course_always_reread = ["chapters/report"]
+    course_i18n.configure(None, config)
+    assert config.course_always_reread == ["chapters/report"]
+
+
+def test_translated_messages_share_one_parser_and_parse_as_before():
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser as RstParser
+    from docutils.utils import new_document
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.mdit_to_docutils import base
+    from myst_parser.mdit_to_docutils.base import DocutilsRenderer
+    from myst_parser.parsers.mdit import create_md_parser
+
+    state = course_i18n.install_message_parsing()
+    config = MdParserConfig(enable_extensions={"dollarmath", "deflist"})
+    messages = ["一个 **粗体** 与 `代码`，$x^2$。", "[链接](https://example.org) 和 *强调*"]
+
+    def render(parser, text: str, source: str) -> str:
+        document = new_document(source, get_default_settings(RstParser))
+        parser.options["document"] = document
+        parser.render(text)
+        return document.pformat()
+
+    fresh = [
+        render(create_md_parser(config, DocutilsRenderer), m, "p:1:<translated>") for m in messages
+    ]
+    parsers = []
+    for _ in range(2):
+        for message, expected in zip(messages, fresh, strict=True):
+            state.offered = True  # as MystParser.parse does for a translated message
+            parser = state.parser_for(create_md_parser, config, DocutilsRenderer)
+            parsers.append(parser)
+            assert render(parser, message, "p:1:<translated>") == expected
+    assert all(parser is parsers[0] for parser in parsers)
+    assert state.parser_for(create_md_parser, config, DocutilsRenderer) is not parsers[0]
+    other = MdParserConfig()
+    state.offered = True
+    assert state.parser_for(create_md_parser, other, DocutilsRenderer) is not parsers[0]
+
+    # a render given a translated message's document builds no throwaway default one
+    made = []
+    original = base.make_document
+    base.make_document = lambda *args, **kwargs: made.append(args) or original(*args, **kwargs)
+    try:
+        render(parsers[0], messages[0], "p:1:<translated>")
+        assert made == []
+        render(parsers[0], messages[0], "page.md")
+        assert len(made) == 1  # a page's own parse is untouched
+    finally:
+        base.make_document = original
+
+
+def test_pybtex_plugins_are_looked_up_once():
+    from pybtex import plugin
+
+    assert course_i18n.install_plugin_lookup_cache()
+    uncached = plugin.entry_points.uncached
+    style = plugin.find_plugin("pybtex.style.formatting", "plain")
+    assert style is plugin.find_plugin("pybtex.style.formatting", "plain")
+    assert style is next(iter(uncached(group="pybtex.style.formatting", name="plain"))).load()
+    assert "plain" in plugin.enumerate_plugin_names("pybtex.style.formatting")
+
+
+def test_the_translation_build_imports_jupyter_book_without_the_iri_grammars():
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('i18n_script', {str(SCRIPT)!r})\n"
+        "module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "assert callable(module.import_build_sphinx())\n"
+        "assert 'jsonschema' in sys.modules and 'rfc3987_syntax' not in sys.modules\n"
+        "import jsonschema.validators\n"
+        "if importlib.util.find_spec('rfc3987_syntax'):  # installed: importable again\n"
+        "    import rfc3987_syntax\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_forced_page_depends_on_its_stamp_or_else_on_the_missing_notebook(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    import nbformat
+
+    from _ext.course_i18n import outputs
+
+    executed, stamps = tmp_path / "jupyter_execute", tmp_path / "stamps"
+    (tmp_path / "reports").mkdir()
+    source = tmp_path / "reports" / "page.md"
+    source.write_text("page", encoding="utf-8")
+    dependencies = []
+    app = SimpleNamespace(
+        srcdir=str(tmp_path), env=SimpleNamespace(note_dependency=dependencies.append)
+    )
+    nb_config = SimpleNamespace(metadata_key="mystnb", execution_cache_path="cache")
+    hook = outputs.outputs_from_source_build(app, executed, stamps)
+
+    def forced():
+        nb = notebook("a = 1")
+        nb.metadata["mystnb"] = {"execution_mode": "force"}
+        return nb
+
+    hook(forced(), str(source), nb_config)  # no English build yet: warned, read next time
+    assert dependencies == [str(executed / "reports" / "page.ipynb")]
+    (executed / "reports").mkdir(parents=True)
+    done = forced()
+    done.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1")]
+    (executed / "reports" / "page.ipynb").write_text(json.dumps(done), encoding="utf-8")
+    assert course_i18n.update_output_stamps(executed, stamps) == ["reports/page"]
+    dependencies.clear()
+    shown = hook(forced(), str(source), nb_config)
+    assert dependencies == [str(stamps / "reports" / "page.sha256")]
+    assert shown.cells[1].outputs[0].text == "1"

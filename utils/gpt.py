@@ -55,12 +55,15 @@ __all__ = [
     "weight_shapes",
 ]
 
-#: The sizes of the scaling study: name -> (width, depth, heads).
+#: The model sizes: name -> (width, depth, heads). The labs' scaling study trains the
+#: four smallest on one small budget; ``XL`` is the model they pretrain longer and
+#: fine-tune.
 MODEL_SIZES: dict[str, tuple[int, int, int]] = {
     "XS": (8, 1, 1),
     "S": (16, 1, 1),
     "M": (24, 1, 2),
     "L": (32, 1, 2),
+    "XL": (128, 2, 4),
 }
 
 _INIT_STD = 0.02  # GPT-2's standard deviation for every weight matrix and embedding
