@@ -178,7 +178,7 @@ plt.show()
 #
 # Before a neural network, a baseline: represent each snippet by the words and word pairs
 # it contains, weighted by TF-IDF (frequent in this text, rare in the corpus), and fit a
-# logistic regression {cite:p}`pedregosa2011sklearn`. It trains in a second or two and
+# logistic regression {cite:p}`pedregosa2011sklearn`. It trains in seconds and
 # sets the bar that the deep model has to clear to earn its cost. It uses the same
 # tokeniser as the LSTM.
 
@@ -223,8 +223,8 @@ print(f"TF-IDF + logistic regression: test accuracy {baseline_accuracy:.3f}, F1 
 # real word. The PyTorch twin computes the same function by picking, in each row, the
 # output at the last real word. (The source text padded at the front, the old
 # `pad_sequences` default, and used no mask: the last steps are then real words, which
-# also works: in one run each with this seed the two scored within a point of each other,
-# which is within the variation between seeds; the exercises below try it.)
+# also works: in one run each with this seed the two scored about the same, within the
+# variation between seeds; the exercises below try it.)
 
 # %%
 vocabulary = text_tools.Vocabulary.build(splits.x_train, max_tokens=MAX_TOKENS)
@@ -327,7 +327,7 @@ plt.show()
 
 # %% [markdown]
 # Read the curves: the training loss keeps falling, while the validation loss reaches its
-# lowest point after one or two epochs and then rises. That widening gap is
+# lowest point early (the printed best epoch) and then rises. That widening gap is
 # overfitting: the model is learning facts about individual training snippets that do
 # not carry over. The source text's fixed 10 epochs would have returned an overfitted
 # model; early stopping returns the one from the dashed line.
@@ -527,8 +527,8 @@ for name, examples, accuracy in rows:
 #   whole encoder, frozen or fine-tuned, is where the large gains are
 #   ({doc}`../chapters/pretrained_models`).
 # - **One run is one sample.** Each number above comes from one seed and one draw of
-#   1,000 examples; with so few examples the test accuracy of the small models can move
-#   by a point or more between seeds. The lab asserts only the direction of the result,
+#   1,000 examples; with so few examples the test accuracy of the small models changes
+#   noticeably from one seed to another. The lab asserts only the direction of the result,
 #   which held in both twins for every seed we tried (1, 2, 3 and 42), not its size.
 
 # %% [markdown]
@@ -720,8 +720,9 @@ twin_figures = results.record_and_compare(
 # epoch, and reads each snippet from both ends. On snippets this short, differences in
 # accuracy between the three are of the order of the variation between seeds: train
 # each with two or three seeds before you believe a ranking. (We ran this exercise in
-# the PyTorch twin only, whose solution gives one run of each; a Keras run lands at
-# other digits for the reasons the framework comparison page explains.)
+# the PyTorch twin only, where with seed 42 the GRU and the LSTM scored about the same;
+# a Keras run gives other figures, for the reasons the framework comparison page
+# explains.)
 # ````
 #
 # ````{exercise}
@@ -775,10 +776,11 @@ twin_figures = results.record_and_compare(
 # The time per epoch grows with the length: the LSTM makes one sequential step per
 # position, padding included (the mask skips the *update*, not the step). Accuracy
 # barely changes between 48 and 100, since almost nothing is cut at 48; it drops at 16,
-# where most snippets lose their second half, and more at 8, and an epoch at 100 takes
-# about twice as long as at 48. (We ran this exercise in the PyTorch twin only; its
-# solution gives the figures of one run each.) The histogram above predicts
-# this: what matters is the share of text that is cut.
+# where most snippets lose their second half, and more at 8. We found this in one run
+# each of the PyTorch twin (seed 42), in which the time per epoch also grew about in
+# proportion to the length. Compare the test accuracies, and time an epoch at each
+# length. The histogram above predicts this: what matters is the share of text that is
+# cut.
 # ````
 #
 # ````{exercise}
@@ -795,12 +797,13 @@ twin_figures = results.record_and_compare(
 # Without the mask, a 10-word snippet padded at the end is followed by 38 steps of
 # padding, and the final output is the state after reading all that padding. The LSTM
 # must learn to carry its state through the padding, with gradients travelling back
-# through those extra steps; training becomes fragile, and a seed can learn nothing
-# useful (the accuracy of always answering the majority class). With `padding="pre"`
-# the real words come last, the output follows them directly, and the result is about
-# what the mask gives; front padding is what the source text's `pad_sequences` did by
-# default. (We ran this exercise in the PyTorch twin only; its solution gives the
-# figures of two seeds.)
+# through those extra steps; training becomes fragile. In runs of the PyTorch twin with
+# two seeds, seed 42 learned, and seed 1 learned nothing useful: its test accuracy was
+# the share of the majority class, that of always answering *positive*. With
+# `padding="pre"` the real words come last, the output follows them directly, and both
+# seeds scored about what the mask gives; front padding is what the source text's
+# `pad_sequences` did by default. Train each variant with both seeds and compare the
+# test accuracies with the lab's model.
 # ````
 
 # %% [markdown]
@@ -813,8 +816,8 @@ twin_figures = results.record_and_compare(
 # 2. **The source text's model in Keras 3.** `Embedding → LSTM → Dense(sigmoid)`, trained
 #    with binary cross-entropy and Adam, with a mask so that padding is skipped, reaches
 #    the test accuracy printed in *Evaluate*, with early stopping on a validation set
-#    keeping the best epoch (the first or second) instead of the overfitted tenth.
-# 3. **Baselines and errors.** TF-IDF with logistic regression gets about as far in two
+#    keeping the best epoch, an early one, instead of the overfitted tenth.
+# 3. **Baselines and errors.** TF-IDF with logistic regression gets about as far in
 #    seconds; the model's confident mistakes point at negation, contrast and sarcasm,
 #    which a bag of words cannot read and this small LSTM, on this little data, reads
 #    poorly.

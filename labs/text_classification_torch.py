@@ -172,7 +172,7 @@ plt.show()
 #
 # Before a neural network, a baseline: represent each snippet by the words and word pairs
 # it contains, weighted by TF-IDF (frequent in this text, rare in the corpus), and fit a
-# logistic regression {cite:p}`pedregosa2011sklearn`. It trains in a second or two and
+# logistic regression {cite:p}`pedregosa2011sklearn`. It trains in seconds and
 # sets the bar that the deep model has to clear to earn its cost. It uses the same
 # tokeniser as the LSTM.
 
@@ -217,13 +217,13 @@ print(f"TF-IDF + logistic regression: test accuracy {baseline_accuracy:.3f}, F1 
 # Keras twin computes the same function with a mask (`mask_zero=True`). (The source text
 # padded at the front, the old `pad_sequences` default, and used no mask: the last steps
 # are then real words, which also works: in one run each of the Keras twin with this
-# seed the two scored within a point of each other, which is within the variation
-# between seeds; the exercises below try it.)
+# seed the two scored about the same, within the variation between seeds; the exercises
+# below try it.)
 #
 # PyTorch also offers `nn.utils.rnn.pack_padded_sequence`, which skips the padded steps
 # instead of computing and discarding them. It pays off on GPUs and long, uneven
-# sequences; for these short snippets on a CPU it made each training step about twice as
-# slow in our measurements, so we keep the simpler indexing.
+# sequences; for these short snippets on a CPU it made each training step slower in our
+# measurements, so we keep the simpler indexing.
 
 # %%
 vocabulary = text_tools.Vocabulary.build(splits.x_train, max_tokens=MAX_TOKENS)
@@ -367,7 +367,7 @@ plt.show()
 
 # %% [markdown]
 # Read the curves: the training loss keeps falling, while the validation loss reaches its
-# lowest point after one or two epochs and then rises. That widening gap is
+# lowest point early (the printed best epoch) and then rises. That widening gap is
 # overfitting: the model is learning facts about individual training snippets that do
 # not carry over. The source text's fixed 10 epochs would have returned an overfitted
 # model; early stopping returns the one from the dashed line.
@@ -568,8 +568,8 @@ for name, examples, accuracy in rows:
 #   whole encoder, frozen or fine-tuned, is where the large gains are
 #   ({doc}`../chapters/pretrained_models`).
 # - **One run is one sample.** Each number above comes from one seed and one draw of
-#   1,000 examples; with so few examples the test accuracy of the small models can move
-#   by a point or more between seeds. The lab asserts only the direction of the result,
+#   1,000 examples; with so few examples the test accuracy of the small models changes
+#   noticeably from one seed to another. The lab asserts only the direction of the result,
 #   which held in both twins for every seed we tried (1, 2, 3 and 42), not its size.
 
 # %% [markdown]
@@ -758,8 +758,8 @@ twin_figures = results.record_and_compare(
 # A GRU has three gates instead of four: 24,960 recurrent parameters instead of 33,280.
 # The bidirectional LSTM doubles the recurrent parameters and roughly the work per
 # epoch. On snippets this short, differences in accuracy between the three are of the
-# order of the variation between seeds (one GRU run, seed 42: 0.762, against 0.758 for
-# the LSTM): train each with two or three seeds before you believe a ranking.
+# order of the variation between seeds (with seed 42, the GRU and the LSTM scored about
+# the same): train each with two or three seeds before you believe a ranking.
 # ````
 #
 # ````{exercise}
@@ -814,9 +814,10 @@ twin_figures = results.record_and_compare(
 # position, padding included (the model discards the padded steps' outputs, but it
 # computes them). Accuracy barely changes between 48 and 100, since almost nothing is
 # cut at 48; it drops at 16, where most snippets lose their second half, and more at 8.
-# In one run each (seed 42): 0.686 at 8, 0.731 at 16, 0.758 at 48 and 0.758 at 100, with
-# an epoch at 100 taking more than twice as long as at 48. The histogram above predicts
-# this: what matters is the share of text that is cut.
+# We found this in one run each (seed 42), in which the time per epoch also grew about in
+# proportion to the length. Compare the test accuracies, and time an epoch at each
+# length. The histogram above predicts this: what matters is the share of text that is
+# cut.
 # ````
 #
 # ````{exercise}
@@ -834,12 +835,13 @@ twin_figures = results.record_and_compare(
 # With `outputs[:, -1]`, a 10-word snippet padded at the end is followed by 38 steps of
 # padding, and the final output is the state after reading all that padding. The LSTM
 # must learn to carry its state through the padding, with gradients travelling back
-# through those extra steps; training becomes fragile. In our runs of
-# this variant, seed 42 reached 0.736 test accuracy, and seed 1 learned nothing useful
-# (0.578, the share of the majority class). With `padding="pre"` the real words come
-# last, the output follows them directly, and the same two seeds gave 0.752 and 0.758,
-# about what the lab's own choice (the output at each row's last real word) gives; front
-# padding is what the source text's `pad_sequences` did by default.
+# through those extra steps; training becomes fragile. In our runs with two seeds,
+# seed 42 learned, and seed 1 learned nothing useful: its test accuracy was the share of
+# the majority class, that of always answering *positive*. With `padding="pre"` the real
+# words come last, the output follows them directly, and both seeds scored about what the
+# lab's own choice (the output at each row's last real word) gives; front padding is what
+# the source text's `pad_sequences` did by default. Train each variant with both seeds
+# and compare the test accuracies with the lab's model.
 # ````
 
 # %% [markdown]
@@ -852,9 +854,9 @@ twin_figures = results.record_and_compare(
 # 2. **The source text's model in PyTorch.** `nn.Embedding → nn.LSTM → nn.Linear`, trained
 #    with binary cross-entropy on logits and Adam in an explicit loop, reading the output
 #    at each snippet's last real word, reaches the test accuracy printed in *Evaluate*,
-#    with early stopping on a validation set keeping the best epoch (the first or second)
-#    instead of the overfitted tenth.
-# 3. **Baselines and errors.** TF-IDF with logistic regression gets about as far in two
+#    with early stopping on a validation set keeping the best epoch, an early one, instead
+#    of the overfitted tenth.
+# 3. **Baselines and errors.** TF-IDF with logistic regression gets about as far in
 #    seconds; the model's confident mistakes point at negation, contrast and sarcasm,
 #    which a bag of words cannot read and this small LSTM, on this little data, reads
 #    poorly.
