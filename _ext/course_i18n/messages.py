@@ -1,7 +1,7 @@
 """The translated messages of a page: how Sphinx parses them, and what they leave behind.
 
 Sphinx's ``Locale`` transform parses each translated message (2,000 and more in this
-book) as a MyST document of its own. Three repairs and two savings:
+book) as a MyST document of its own. Two repairs and four savings:
 
 1. The part captions of ``_toc.yml`` (inserted by sphinx-external-toc after Sphinx
    translated the page) are translated too (``TranslateTocCaptions``).
@@ -18,7 +18,16 @@ book) as a MyST document of its own. Three repairs and two savings:
    previous message with that configuration, and the renderer starts each render afresh
    (``setup_render`` resets every attribute a render uses).
 
-Items 3 and 4 act only on translated messages (documents whose source ends in
+5. Each message parsed once, not twice: the transform parses every translated message
+   in a first pass (to rename translated section titles and glossary terms) and again
+   in a second (to translate it), and the first pass's result is thrown away for every
+   other kind of node. Here the first parse keeps a pristine copy of its result, and the
+   second asks for the same text at the same place and gets that copy (``ParsedOnce``).
+6. No notebook reader per message: MyST-NB's parser sets up a reader for the *page's*
+   notebook (a lab's jupytext format) before it notices that the text is a translated
+   message, which it parses as plain Markdown; a message goes straight to that parse.
+
+Items 3 to 6 act only on translated messages (documents whose source ends in
 ``<translated>``) in a translation build; a page's own parse is untouched.
 """
 
@@ -27,6 +36,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
 from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
@@ -113,6 +123,7 @@ class MessageParsing:
         self.parsers: dict[tuple[int, type], tuple[object, object]] = {}
         self.reused = 0
         self.created = 0
+        self.once: ParsedOnce | None = None  # item 5, set by install_message_parsing
 
     def parser_for(self, create, config, renderer):
         """The Markdown parser of one translated message's parse."""
@@ -154,13 +165,49 @@ def _replaced(module, name: str, value):
         setattr(module, name, original)
 
 
+class ParsedOnce:
+    """Item 5: the second request for a message's parse is answered with a pristine copy
+    of the first.
+
+    Sphinx's ``Locale`` transform calls ``publish_msgstr(app, text, source, line, config,
+    settings)`` for each translated message in its first pass and again, with the same
+    arguments, in its second. The first call's result is returned as parsed and a deep
+    copy of it is kept (the first pass may move its children into a section title); a
+    later call with the same text, place and settings takes the copy, once. What is kept
+    belongs to one page: a call for another source forgets it.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple, tuple[object, object]] = {}
+        self.source: str | None = None
+        self.parsed = 0
+        self.reused = 0
+
+    def publish(self, original, app, source, source_path, source_line, config, settings):
+        if source_path != self.source:
+            self.kept.clear()
+            self.source = source_path
+        key = (source, source_line, id(app), id(config), id(settings))
+        kept = self.kept.pop(key, None)
+        if kept is not None and kept[0] is settings:
+            self.reused += 1
+            return kept[1]
+        patch = original(app, source, source_path, source_line, config, settings)
+        self.parsed += 1
+        if not isinstance(patch, nodes.document):  # a message that parsed to nothing
+            self.kept[key] = (settings, patch.deepcopy())
+        return patch
+
+
 def install_message_parsing() -> MessageParsing:
-    """Install the two savings (idempotent); return their state."""
+    """Install the four savings (idempotent); return their state."""
     global PARSING
     if PARSING is not None:
         return PARSING
+    from myst_nb import sphinx_ as notebook_parser_module
     from myst_parser.mdit_to_docutils import base as renderer_module
     from myst_parser.parsers import sphinx_ as parser_module
+    from sphinx.transforms import i18n as locale_module
 
     state = MessageParsing()
     original_parse = parser_module.MystParser.parse
@@ -188,8 +235,28 @@ def install_message_parsing() -> MessageParsing:
         with _replaced(renderer_module, "make_document", _no_default_document):
             return original_setup(self, options, env)
 
+    original_notebook_parse = notebook_parser_module.Parser.parse
+
+    def notebook_parse(self, inputstring, document):
+        # MyST-NB parses a translated message as Markdown (``MystParser.parse``) after
+        # it has set up a reader for the page's notebook; the message goes there first
+        if is_translated_message(document):
+            return parser_module.MystParser.parse(self, inputstring, document)
+        return original_notebook_parse(self, inputstring, document)
+
+    original_publish = locale_module.publish_msgstr
+    once = ParsedOnce()
+
+    def publish_msgstr(app, source, source_path, source_line, config, settings):
+        return once.publish(
+            original_publish, app, source, source_path, source_line, config, settings
+        )
+
     parser_module.MystParser.parse = parse
     parser_module.create_md_parser = create_md_parser
     renderer_module.DocutilsRenderer.setup_render = setup_render
+    notebook_parser_module.Parser.parse = notebook_parse
+    locale_module.publish_msgstr = publish_msgstr
+    state.once = once
     PARSING = state
     return state

@@ -32,20 +32,37 @@ def build(
     warnings_are_errors: bool = False,
     nitpicky: bool = False,
     keep_going: bool = False,
+    nothing_translated: bool = False,
 ) -> int:
     """Compile the catalogues and build the translated site into ``_build/html/<language>``.
 
     The English site must be built first: the translation takes every notebook's outputs
     from the English build (``_build/jupyter_execute``) and executes nothing.
+
+    ``nothing_translated`` is a measurement (``scripts/benchmark.py --languages``): the
+    same build with no catalogue and the English search index, that is, what building the
+    pages a second time costs before anything is translated. Its doctrees go to a folder
+    of their own; its pages replace the translated ones.
     """
     build_sphinx = import_build_sphinx()
 
     if not (BUILD / "html" / "index.html").is_file():
         print("build: no English site in _build/html: run `jupyter-book build .` first")
         return 1
-    written = compile_catalogues(language=language)
-    print(f"compile: {len(written)} catalogue(s) changed")
     overrides = {"latex_individualpages": False, "language": language}
+    doctrees = BUILD / f".doctrees.{language}"
+    if nothing_translated:
+        import yaml  # with Sphinx; the catalogue commands need only Babel
+
+        config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["sphinx"]["config"]
+        settings = dict(config["course_translations"][language])
+        settings.pop("search_language", None)
+        overrides["course_translations"] = {language: settings}
+        overrides["locale_dirs"] = []
+        doctrees = doctrees.with_name(f"{doctrees.name}.untranslated")
+    else:
+        written = compile_catalogues(language=language)
+        print(f"compile: {len(written)} catalogue(s) changed")
     if nitpicky:
         overrides["nitpicky"] = True
     status = build_sphinx(
@@ -54,12 +71,15 @@ def build(
         noconfig=True,
         path_config=str(CONFIG),
         confoverrides=overrides,
-        doctreedir=BUILD / f".doctrees.{language}",
+        doctreedir=doctrees,
         builder="html",
         warningiserror=warnings_are_errors,
         keep_going=keep_going,
     )
     if status != 0:
         return 1
+    if nothing_translated:
+        print(f"Built untranslated into _build/html/{language} (build it again to translate)")
+        return 0
     print(f"The {language} edition is built: _build/html/{language}/intro.html")
     return 0

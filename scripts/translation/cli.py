@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("-W", dest="warnings_are_errors", action="store_true")
     sub.add_argument("-n", dest="nitpicky", action="store_true")
     sub.add_argument("--keep-going", action="store_true")
+    sub.add_argument(
+        "--nothing-translated",
+        action="store_true",
+        help="measurement: the same pages with no catalogue and English search",
+    )
     args = parser.parse_args(argv)
     language = args.language
     folder = catalogue_folder(args.locales, language)
@@ -116,5 +121,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "build":
-        return build(language, args.warnings_are_errors, args.nitpicky, args.keep_going)
+        flags = (args.warnings_are_errors, args.nitpicky, args.keep_going)
+        return build(language, *flags, nothing_translated=args.nothing_translated)
     return 2  # pragma: no cover - argparse rejects unknown commands
