@@ -47,14 +47,13 @@ data: ## fetch the data sets again (AILM_DATA_DIR chooses where)
 	rm -f $(DATA_STAMP)
 	$(MAKE) $(DATA_STAMP)
 
-# The Chinese edition follows the English one into _build/html/zh_CN: the same sources,
-# its text from locales/zh_CN, its outputs from the English build (nothing executes twice).
+# The Chinese edition is built beside the English one, into _build/html/zh_CN: the same
+# sources, its text from locales/zh_CN, its outputs from the jupyter-cache and the English
+# build, which it waits for where it must (nothing executes twice). scripts/book.py runs
+# both builds at once (--sequential: one after the other) and logs each in _build/.
 book: setup ## build the website: English into _build/html, Chinese into _build/html/zh_CN
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	$(BIN)/python scripts/i18n.py build -W -n --keep-going
-	@echo ""
-	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
-	@echo "(中文版: file://$(CURDIR)/_build/html/zh_CN/index.html)"
+	$(BIN)/python scripts/book.py -W -n --keep-going
+	@echo "Open file://$(CURDIR)/_build/html/index.html"
 	@echo "or serve it with: make serve   (then http://localhost:$(PORT))"
 
 # Two steps. 1: unit tests and every notebook (nbval), two pytest workers at once, each

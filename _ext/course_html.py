@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -170,6 +171,10 @@ def _repository_buttons(app, config) -> None:
 
 
 def _drop_stale_executions(app) -> None:
+    # a translation never changes the cache: the English build, before it or beside it,
+    # drops what is stale (and executes those notebooks again)
+    if (app.config.language or "en") != "en":
+        return
     # MyST-NB resolves the cache folder in its own builder-inited handler (run before this)
     mystnb_config = getattr(app.env, "mystnb_config", None)
     configured = getattr(mystnb_config, "execution_cache_path", "") or "_build/.jupyter_cache"
@@ -191,6 +196,31 @@ def _mathjax_source() -> Path | None:
     return source if (source / "tex-chtml.js").is_file() else None
 
 
+def stage(origin: Path, destination: Path) -> None:
+    """Copy a file or folder to ``destination`` unless it is there, atomically: it is
+    copied beside it under a name of this process and then renamed, so that two builds
+    staging at once (the English site and a translation, ``scripts/book.py``) never see
+    each other's half-copied files, and the first rename wins."""
+    if destination.exists():
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    if origin.is_dir():
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(origin, partial)
+    else:
+        shutil.copyfile(origin, partial)
+    try:
+        os.rename(partial, destination)  # a folder is not renamed over one that exists
+    except OSError:
+        if not destination.exists():
+            raise
+    if partial.is_dir():  # another build staged it first
+        shutil.rmtree(partial, ignore_errors=True)
+    elif partial.exists():
+        partial.unlink()
+
+
 def _serve_mathjax_locally(app) -> None:
     source = _mathjax_source()
     if source is None:
@@ -204,14 +234,7 @@ def _serve_mathjax_locally(app) -> None:
     staging = Path(app.doctreedir).parent / "mathjax_static"
     target = staging / "mathjax"
     for relative in MATHJAX_FILES:
-        origin, destination = source / relative, target / relative
-        if destination.exists():
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if origin.is_dir():
-            shutil.copytree(origin, destination)
-        else:
-            shutil.copyfile(origin, destination)
+        stage(source / relative, target / relative)
     app.config.html_static_path.append(str(staging))
     app.config.mathjax_path = "mathjax/tex-chtml.js"
 

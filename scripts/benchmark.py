@@ -177,26 +177,35 @@ def bench_rebuild() -> None:
 
 
 def bench_languages(rounds: int = 2) -> None:
-    """English-only against English + Chinese: from a clean site, then unchanged.
+    """English alone against both languages: from a clean site, then unchanged.
 
-    Before each round the site, both doctree folders, both folders of executed notebooks
-    and the compiled catalogues are removed from ``_build``; the execution cache stays,
-    so nothing executes except the pages that execute on every build. From a clean site a
-    third build is timed between the two: the Chinese build's pages with nothing
-    translated (no catalogue, the English search index), what a second build of the same
-    pages costs before any translation; its output is removed before the Chinese build.
+    Before each clean-site case the site, both doctree folders, both folders of executed
+    notebooks and the compiled catalogues are removed from ``_build``; the execution
+    cache stays, so nothing executes except the pages that execute on every build. Each
+    round times, from a clean site and then unchanged: the English build alone
+    (``jupyter-book build .``), the Chinese build after it (``scripts/i18n.py build``),
+    and, from a clean site again, the book as ``make book`` builds it (``scripts/book.py``:
+    both at once). Between the English and the Chinese build of the clean site it also
+    times the Chinese build's pages with nothing translated (no catalogue, the English
+    search index): what a second build of the same pages costs before any translation.
+    Wall seconds, with CPU seconds (the builds and what they run) in brackets.
     """
-    print("\n== The Chinese edition's cost: English-only build against both languages ==")
+    print("\n== The Chinese edition's cost: English alone against both languages ==")
     env = dict(os.environ, **QUIET_TF)
+    flags = ["-W", "-n", "--keep-going"]
     english = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(REPO_ROOT)]
-    english += ["-W", "-n", "--keep-going"]
-    chinese = [sys.executable, str(REPO_ROOT / "scripts" / "i18n.py"), "build", "-W", "-n"]
-    chinese.append("--keep-going")
+    english += flags
+    chinese = [sys.executable, str(REPO_ROOT / "scripts" / "i18n.py"), "build", *flags]
     untranslated = chinese + ["--nothing-translated"]
+    book = [sys.executable, str(REPO_ROOT / "scripts" / "book.py"), *flags]
     build = REPO_ROOT / "_build"
     scratch = ["html", ".doctrees", ".doctrees.zh_CN", "jupyter_execute"]
     scratch += ["jupyter_execute.zh_CN", "locales"]
     untranslated_output = ["html/zh_CN", ".doctrees.zh_CN.untranslated", "jupyter_execute.zh_CN"]
+
+    def remove(folders: list[str]) -> None:
+        for folder in folders:
+            subprocess.run(["rm", "-rf", str(build / folder)], check=True)
 
     def timed(command: list[str]) -> tuple[float, float]:
         code, seconds, cpu = cpu_seconds_of(command, REPO_ROOT, env)
@@ -204,31 +213,40 @@ def bench_languages(rounds: int = 2) -> None:
             raise SystemExit(f"{' '.join(command[:3])} failed (exit {code})")
         return seconds, cpu
 
+    def cell(measured: tuple[float, float]) -> str:
+        return f"{measured[0]:6.1f} ({measured[1]:5.1f})"
+
     print(
-        f"{'round':>5} {'case':12} {'English s (CPU)':>16} {'Chinese s (CPU)':>16} {'ratio':>6}"
-        f"  {'untranslated s (CPU)':>21}"
+        f"{'round':>5} {'case':11} {'English':>14} {'then Chinese':>14} {'ratio':>6}"
+        f" {'book (both at once)':>20} {'ratio':>6} {'untranslated':>14}"
     )
     for round_ in range(1, rounds + 1):
-        for folder in scratch:
-            subprocess.run(["rm", "-rf", str(build / folder)], check=True)
+        remove(scratch)
+        rows = {}
         for case in ("clean site", "unchanged"):
-            en_wall, en_cpu = timed(english)
-            floor = ""
+            en = timed(english)
+            floor = None
             if case == "clean site":
-                floor_wall, floor_cpu = timed(untranslated)
-                for folder in untranslated_output:
-                    subprocess.run(["rm", "-rf", str(build / folder)], check=True)
-                floor = (
-                    f"  {floor_wall:7.1f} ({floor_cpu:5.1f}), {floor_wall / en_wall:.2f} of English"
-                )
-            zh_wall, zh_cpu = timed(chinese)
-            ratio = (en_wall + zh_wall) / en_wall
+                floor = timed(untranslated)
+                remove(untranslated_output)
+            rows[case] = [en, timed(chinese), floor]
+        remove(scratch)
+        for case in ("clean site", "unchanged"):
+            rows[case].append(timed(book))
+        for case, (en, zh, floor, both) in rows.items():
+            sequential = (en[0] + zh[0]) / en[0]
+            floor_text = f"{cell(floor)} = {floor[0] / en[0]:.2f} English" if floor else ""
             print(
-                f"{round_:5d} {case:12} {en_wall:7.1f} ({en_cpu:5.1f}) {zh_wall:7.1f} "
-                f"({zh_cpu:5.1f}) {ratio:5.2f}x  CPU {(en_cpu + zh_cpu) / en_cpu:4.2f}x "
-                f"(budget {LANGUAGES_BUDGET}x){floor}",
+                f"{round_:5d} {case:11} {cell(en)} {cell(zh)} {sequential:5.2f}x"
+                f" {cell(both):>20} {both[0] / en[0]:5.2f}x {floor_text}",
                 flush=True,
             )
+        print(
+            f"      (budget {LANGUAGES_BUDGET}x; CPU both at once / English:"
+            f" {rows['clean site'][3][1] / rows['clean site'][0][1]:.2f}x clean,"
+            f" {rows['unchanged'][3][1] / rows['unchanged'][0][1]:.2f}x unchanged)",
+            flush=True,
+        )
 
 
 def bench_fresh_setup() -> None:

@@ -11,9 +11,10 @@ English site. The workflow, for a translator or after any change to English text
     python scripts/i18n.py fill-twins   # reuse translations of paragraphs the twin labs share
     (translate: fill msgstr, clear the fuzzy flags you have checked)
     python scripts/i18n.py check        # every message translated, and nothing broken
-    python scripts/i18n.py build        # compile, then build the Chinese site (make book does it)
+    python scripts/i18n.py build        # compile, then build the Chinese site (after the English)
 
-``stats`` prints how far each catalogue is; ``compile`` writes the binary ``.mo``
+``make book`` (``scripts/book.py``) builds the Chinese site beside the English one, at the
+same time. ``stats`` prints how far each catalogue is; ``compile`` writes the binary ``.mo``
 catalogues into ``_build/locales/`` (never into ``locales/``; nothing compiled is
 committed).
 

@@ -13,7 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD = REPO_ROOT / "_build"
 HTML = BUILD / "html"
 JUPYTER_CACHE = BUILD / ".jupyter_cache"
-#: The Chinese edition: its site inside the English one, and its build log
+#: The build logs that scripts/book.py writes, and the Chinese site inside the English one
+ENGLISH_BUILD_LOG = BUILD / "book-build.log"
 ZH_HTML = HTML / "zh_CN"
 ZH_BUILD_LOG = BUILD / "book-build.zh_CN.log"
 

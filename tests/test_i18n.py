@@ -773,3 +773,162 @@ def test_translated_pages_parse_each_message_once_and_come_out_the_same(tmp_path
     # 12 messages, each parsed once (Sphinx alone parses 19): the first pass translates
     # the 5 section titles, and the second takes the first pass's copy for the other 7
     assert stats == {"parsed": 12, "reused": 7}, stats
+
+
+# --------------------------------------------------------------------------- side by side
+
+
+@pytest.fixture
+def beside_english(tmp_path, monkeypatch):
+    """A translation build's state beside the English build: the marker to wait for."""
+    from _ext.course_i18n import concurrent
+
+    marker = tmp_path / "english-read"
+    monkeypatch.setenv(concurrent.WAIT_FOR, str(marker))
+    monkeypatch.setattr(concurrent._Wait, "done", False)
+    return marker
+
+
+def later(seconds: float, action) -> None:
+    import threading
+
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+
+
+def test_a_translation_beside_english_waits_for_the_marker_once(beside_english):
+    from _ext.course_i18n import concurrent
+
+    later(0.3, lambda: beside_english.write_text("1"))
+    assert concurrent.waiting()
+    assert concurrent.wait_for_english_read("a test", poll=0.01) >= 0.25
+    assert concurrent.wait_for_english_read("again") == 0.0  # said once, for the whole build
+
+
+def test_the_english_build_signals_when_it_has_read_every_page(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from _ext.course_i18n import concurrent
+
+    marker = tmp_path / "read" / "english-read"
+    monkeypatch.setenv(concurrent.READ_MARKER, str(marker))
+    translation = SimpleNamespace(
+        config=SimpleNamespace(language="zh_CN", course_translations={"zh_CN": {}})
+    )
+    concurrent.signal_read_done(translation, None)
+    assert not marker.exists()  # a translation has nothing to signal
+    english = SimpleNamespace(config=SimpleNamespace(language="en", course_translations={}))
+    concurrent.signal_read_done(english, None)
+    assert marker.is_file()
+
+
+def test_a_build_on_its_own_never_waits(monkeypatch):
+    from _ext.course_i18n import concurrent
+
+    monkeypatch.delenv(concurrent.WAIT_FOR, raising=False)
+    monkeypatch.setattr(concurrent._Wait, "done", False)
+    assert not concurrent.waiting()
+    assert concurrent.wait_for_english_read("nothing to wait for") == 0.0
+
+
+def test_a_page_missing_from_the_cache_waits_for_the_english_build(beside_english, tmp_path):
+    """Beside the English build, a page with no cache record is taken from what the
+    English build executed, once it has read every page (not before: it may be running)."""
+    from types import SimpleNamespace
+
+    import nbformat
+
+    from _ext.course_i18n import outputs
+
+    executed = tmp_path / "jupyter_execute"
+    (tmp_path / "labs").mkdir()
+    source = tmp_path / "labs" / "lab.py"
+    source.write_text("lab", encoding="utf-8")
+    app = SimpleNamespace(srcdir=str(tmp_path), env=SimpleNamespace(note_dependency=list().append))
+    nb_config = SimpleNamespace(metadata_key="mystnb", execution_cache_path="cache")
+    hook = outputs.outputs_from_source_build(app, executed, None)
+
+    def english_build_finishes():
+        (executed / "labs").mkdir(parents=True)
+        nbformat.write(notebook("a = 1", outputs=True), executed / "labs" / "lab.ipynb")
+        beside_english.write_text("1")
+
+    later(0.3, english_build_finishes)
+    taken = hook(notebook("a = 1"), str(source), nb_config)
+    assert beside_english.is_file()
+    assert taken.cells[1].outputs[0].text == "a = 1"
+
+
+def test_the_book_stops_the_translation_when_the_english_build_fails(tmp_path, capsys):
+    import os
+    import time
+
+    book = load_book_script()
+    started = tmp_path / "translation-pid"
+    english = [
+        sys.executable,
+        "-c",
+        f"import pathlib, sys, time\nwhile not pathlib.Path({str(started)!r}).is_file(): "
+        "time.sleep(0.01)\nprint('English: broken'); sys.exit(3)",
+    ]
+    translation = [
+        sys.executable,
+        "-c",
+        f"import os, pathlib, time; pathlib.Path({str(started)!r}).write_text(str(os.getpid()));"
+        " time.sleep(60)",
+    ]
+    start = time.perf_counter()
+    status = book.run_side_by_side(
+        english, translation, tmp_path / "en.log", tmp_path / "zh.log", tmp_path / "marker"
+    )
+    assert status == 1 and time.perf_counter() - start < 30
+    with pytest.raises(ProcessLookupError):  # stopped, and waited for
+        os.kill(int(started.read_text()), 0)
+    assert "English: broken" in (tmp_path / "en.log").read_text()
+    assert "The English build failed (exit 3)" in capsys.readouterr().out
+
+
+def test_the_book_builds_the_translation_beside_english_and_shows_both_logs(tmp_path, capsys):
+    book = load_book_script()
+    marker = tmp_path / "marker"
+    # the "English build" makes the marker as the real one does; the "translation" sees
+    # the variable naming it, and waits for it
+    english = [
+        sys.executable,
+        "-c",
+        "import os, pathlib, time; time.sleep(0.5); print('English done');"
+        f" pathlib.Path(os.environ[{book.READ_MARKER!r}]).write_text('1')",
+    ]
+    translation = [
+        sys.executable,
+        "-c",
+        "import os, pathlib, time\n"
+        f"marker = pathlib.Path(os.environ[{book.WAIT_FOR!r}])\n"
+        "while not marker.is_file(): time.sleep(0.01)\n"
+        "print('translation done after the English read')",
+    ]
+    status = book.run_side_by_side(
+        english, translation, tmp_path / "en.log", tmp_path / "zh.log", marker
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.index("English done") < out.index("translation done after the English read")
+    assert not marker.exists()  # removed when the book is built
+
+
+def test_the_book_and_the_extension_name_the_same_variables():
+    from _ext.course_i18n import concurrent
+
+    book = load_book_script()
+    assert (book.READ_MARKER, book.WAIT_FOR) == (concurrent.READ_MARKER, concurrent.WAIT_FOR)
+
+
+def load_book_script():
+    spec = importlib.util.spec_from_file_location("course_book_script", BOOK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BOOK = REPO_ROOT / "scripts" / "book.py"

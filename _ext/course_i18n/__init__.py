@@ -15,12 +15,15 @@ must happen inside them, one job per module:
   message documents kept out of the doctrees, and the cost of parsing each message cut;
 - ``search``: the Chinese search index, built without Sphinx's repeated work;
 - ``plugins``: pybtex's plugin lookups done once per plugin, not once per citation;
-- ``build``: what each kind of build (English, extraction, translation) sets up.
+- ``build``: what each kind of build (English, extraction, translation) sets up;
+- ``concurrent``: the English build and a translation at the same time: the English
+  build's signal that it has read every page, and the translation's wait for it.
 """
 
 from __future__ import annotations
 
 from .build import configure, prepare_build
+from .concurrent import signal_read_done, wait_for_english_read, waiting
 from .glue import glue_of_page, install_glue_fallback
 from .languages import (
     SOURCE_LANGUAGE,
@@ -65,6 +68,9 @@ __all__ = [
     "site_root",
     "translation_of",
     "update_output_stamps",
+    "signal_read_done",
+    "wait_for_english_read",
+    "waiting",
 ]
 
 
@@ -80,5 +86,6 @@ def setup(app):
     app.connect("html-page-context", add_language_switch)
     app.add_transform(TranslateTocCaptions)
     app.connect("doctree-read", on_doctree_read)
+    app.connect("env-updated", signal_read_done)
     app.add_search_language(ChineseSearch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from . import glue, messages, outputs, plugins
+from . import concurrent, glue, messages, outputs, plugins
 from .languages import add_switch_to_header, translation_of
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,10 @@ def configure(app, config) -> None:
         config.html_search_language = settings["search_language"]
     # A page the English build reads on every build (it executes each time) shows here
     # the outputs that build left; the translation reads it again when those changed
-    # (outputs.update_output_stamps), not on every build.
-    if "course_always_reread" in config:
+    # (outputs.update_output_stamps), not on every build. Beside the English build
+    # (concurrent) those outputs are not made yet when this build starts: it reads such
+    # a page on every build too, last, after the English build has read every page.
+    if "course_always_reread" in config and not concurrent.waiting():
         config.course_always_reread = []
 
 
@@ -67,14 +69,19 @@ def prepare_build(app) -> None:
         app.env.mystnb_config = mystnb_config.copy(
             execution_mode="off", output_folder=str(own_folder)
         )
-        stamps = Path(app.doctreedir) / outputs.STAMPS
-        changed = outputs.update_output_stamps(executed, stamps, mystnb_config.metadata_key)
+        if concurrent.waiting():
+            stamps, news = None, "beside the English build"
+        else:
+            stamps = Path(app.doctreedir) / outputs.STAMPS
+            key = mystnb_config.metadata_key
+            changed = outputs.update_output_stamps(executed, stamps, key)
+            news = f"{len(changed)} executed page(s) with new outputs"
         outputs.set_notebook_hook(outputs.outputs_from_source_build(app, executed, stamps))
         glue.install_glue_fallback()
         messages.install_message_parsing()
         logger.info(
             f"[course_i18n] outputs are taken from the jupyter-cache and {executed}; "
-            f"nothing executes ({len(changed)} executed page(s) with new outputs)"
+            f"nothing executes ({news})"
         )
     else:
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .concurrent import wait_for_english_read
 from .outputs import executed_notebooks_of_source, glue_file
 
 
@@ -39,11 +40,14 @@ def install_glue_fallback() -> None:
         except RetrievalError:
             pass
         env = document.settings.env
-        # the English build's data first: a page executed on every build (execution_mode:
-        # force) reaches this build without its glue outputs, which MyST-NB removes from
-        # the notebook it writes; then this build's own, for every other page
-        data = glue_of_page(executed_notebooks_of_source(Path(env.app.outdir)), env.docname)
-        data.update(glue_of_page(Path(env.mystnb_config.output_folder), env.docname))
+        # this build's own data; else the English build's: a page executed on every build
+        # (execution_mode: force) reaches this build without its glue outputs, which
+        # MyST-NB removes from the notebook it writes
+        data = glue_of_page(Path(env.mystnb_config.output_folder), env.docname)
+        if key not in data:
+            wait_for_english_read(f"{env.docname} shows a number the English build glues")
+            english = executed_notebooks_of_source(Path(env.app.outdir))
+            data = glue_of_page(english, env.docname)
         if key not in data:
             raise RetrievalError(f"No key {key!r} found in glue data for this document.")
         return VariableOutput(

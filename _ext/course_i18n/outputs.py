@@ -32,6 +32,8 @@ from pathlib import Path
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
+from .concurrent import wait_for_english_read, waiting
+
 logger = logging.getLogger(__name__)
 
 #: A 1x1 transparent PNG: the placeholder output of a captioned figure during extraction.
@@ -236,10 +238,21 @@ def outputs_from_source_build(app, executed_dir: Path, stamps: Path | None = Non
             # a forced page whose notebook is missing is read again on every build (a
             # missing dependency counts as changed) until the English build has written it
             app.env.note_dependency(str(executed_path))
+        cache = srcdir / nb_config.execution_cache_path
         if forced != "force":
-            merged = cached_outputs(notebook, srcdir / nb_config.execution_cache_path)
+            try:
+                merged = cached_outputs(notebook, cache)
+            except Exception:  # beside the English build, which may be creating the cache
+                if not waiting():
+                    raise
+                merged = None
+            if merged is None and waiting():  # the English build may be running it
+                wait_for_english_read(f"{docname} is not in the cache yet")
+                merged = cached_outputs(notebook, cache)
             if merged is not None:
                 return merged
+        else:
+            wait_for_english_read(f"{docname} executes in the English build")
         if not executed_path.is_file():
             logger.warning(
                 f"[course_i18n] neither the jupyter-cache nor {executed_path} has this "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .catalogues import BUILD, CONFIG, LANGUAGE, REPO_ROOT
@@ -46,7 +47,10 @@ def build(
     """
     build_sphinx = import_build_sphinx()
 
-    if not (BUILD / "html" / "index.html").is_file():
+    # beside the English build (scripts/book.py sets the variable of
+    # _ext/course_i18n/concurrent.py), this build waits for what it needs of it
+    beside_english = bool(os.environ.get("COURSE_BOOK_WAIT_FOR_ENGLISH"))
+    if not beside_english and not (BUILD / "html" / "index.html").is_file():
         print("build: no English site in _build/html: run `jupyter-book build .` first")
         return 1
     overrides = {"latex_individualpages": False, "language": language}
