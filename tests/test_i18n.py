@@ -786,6 +786,7 @@ def beside_english(tmp_path, monkeypatch):
     marker = tmp_path / "english-read"
     monkeypatch.setenv(concurrent.WAIT_FOR, str(marker))
     monkeypatch.setattr(concurrent._Wait, "done", False)
+    monkeypatch.setattr(concurrent._Wait, "idle", [])
     return marker
 
 
@@ -821,6 +822,61 @@ def test_the_english_build_signals_when_it_has_read_every_page(tmp_path, monkeyp
     english = SimpleNamespace(config=SimpleNamespace(language="en", course_translations={}))
     concurrent.signal_read_done(english, None)
     assert marker.is_file()
+
+
+def test_the_wait_does_work_meanwhile_and_ends_when_the_english_build_is_done(
+    beside_english,
+):
+    import time
+
+    from _ext.course_i18n import concurrent
+
+    done = []
+
+    def work():
+        for step in range(1000):
+            time.sleep(0.01)
+            done.append(step)
+            yield
+
+    concurrent.while_waiting(work)
+    later(0.2, lambda: beside_english.write_text("1"))
+    start = time.perf_counter()
+    concurrent.wait_for_english_read("a test", poll=0.01)
+    assert 5 < len(done) < 100 and time.perf_counter() - start < 1.5
+
+
+def test_the_search_index_splits_the_texts_that_were_segmented_ahead():
+    from types import SimpleNamespace
+
+    from docutils import nodes
+    from sphinx.search import IndexBuilder
+    from sphinx.search import zh as chinese_search
+
+    from _ext.course_i18n import search
+
+    section = nodes.section("", ids=["a"])
+    section += nodes.title("", "注意力机制")
+    section += nodes.paragraph(
+        "", "", nodes.Text("每个位置都加权平均其他位置，"), nodes.emphasis("", "softmax")
+    )
+    section += nodes.comment("", "不进索引")
+    section += nodes.raw("", "<b>原样</b>", format="html")
+    document = nodes.document(None, None)
+    document += section
+    visited = []
+    lang = SimpleNamespace(split=lambda text: visited.append(text) or [], lang="zh")
+    IndexBuilder._word_collector(SimpleNamespace(lang=lang), document)
+    ahead = search.texts_of(document)
+    assert [text for text in visited if text != "原样"] == ahead  # raw HTML is split on the spot
+    for text in ahead:
+        assert search.segment(text) == list(chinese_search.jieba.cut_for_search(text))
+    search.SEGMENTED["一段已经切好的文字"] = ["切好"]
+    try:
+        chinese = search.ChineseSearch({})
+        assert chinese.split("一段已经切好的文字") == ["切好"]  # taken as segmented ahead
+    finally:
+        del search.SEGMENTED["一段已经切好的文字"]
 
 
 def test_a_build_on_its_own_never_waits(monkeypatch):

@@ -13,7 +13,8 @@ must happen inside them, one job per module:
 - ``glue``: ``{glue:text}`` in translated paragraphs finds the page's glue data;
 - ``messages``: the translated messages: the toc's part captions translated, throwaway
   message documents kept out of the doctrees, and the cost of parsing each message cut;
-- ``search``: the Chinese search index, built without Sphinx's repeated work;
+- ``search``: the Chinese search index, built without Sphinx's repeated work (and,
+  beside the English build, its words segmented while the translation waits);
 - ``plugins``: pybtex's plugin lookups done once per plugin, not once per citation;
 - ``build``: what each kind of build (English, extraction, translation) sets up;
 - ``concurrent``: the English build and a translation at the same time: the English

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from . import concurrent, glue, messages, outputs, plugins
+from . import concurrent, glue, messages, outputs, plugins, search
 from .languages import add_switch_to_header, translation_of
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def prepare_build(app) -> None:
             changed = outputs.update_output_stamps(executed, stamps, key)
             news = f"{len(changed)} executed page(s) with new outputs"
         outputs.set_notebook_hook(outputs.outputs_from_source_build(app, executed, stamps))
+        search.segment_while_waiting(app)
         glue.install_glue_fallback()
         messages.install_message_parsing()
         logger.info(

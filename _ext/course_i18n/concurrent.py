@@ -62,6 +62,15 @@ def signal_read_done(app, env) -> None:
 class _Wait:
     done = False
     seconds = 0.0
+    #: what to do while waiting: generators of work, each step short
+    idle: list = []
+
+
+def while_waiting(work) -> None:
+    """Do ``work()`` (a generator function: one short step per item) while this build
+    waits for the English build; the wait looks for the English build between steps.
+    What is not done when the wait ends is left undone."""
+    _Wait.idle.append(work)
 
 
 def wait_for_english_read(reason: str, poll: float = POLL_SECONDS) -> float:
@@ -78,13 +87,15 @@ def wait_for_english_read(reason: str, poll: float = POLL_SECONDS) -> float:
     parent = os.getppid()
     start = time.perf_counter()
     logged = False
+    steps = (True for work in _Wait.idle for _ in work())
     while not Path(marker).is_file():
         if os.getppid() != parent:
             raise EnglishBuildGone(f"no English build to wait for ({reason})")
         if not logged:
             logger.info(f"[course_i18n] waiting for the English build to read every page: {reason}")
             logged = True
-        time.sleep(poll)
+        if not next(steps, False):  # nothing (more) to do meanwhile
+            time.sleep(poll)
     _Wait.done = True
     waited = time.perf_counter() - start
     _Wait.seconds += waited

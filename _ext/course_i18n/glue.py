@@ -6,7 +6,8 @@ finished the page and dropped its renderer; MyST-NB's lookup then finds no glue 
 writes ``<output folder>/<docname>.glue.json`` at the end of the page's parse, before the
 translation transform runs), so the lookup falls back to it. A page that executes on
 every build reaches a translation without its glue outputs (MyST-NB removes them from the
-notebook it writes), so its own parse falls back too, to the English build's file.
+notebook it writes), so its own parse falls back too, to the English build's file (beside
+the English build, once that build has read every page).
 """
 
 from __future__ import annotations
