@@ -36,10 +36,20 @@ READ_MARKER = "COURSE_BOOK_ENGLISH_READ_MARKER"
 WAIT_FOR = "COURSE_BOOK_WAIT_FOR_ENGLISH"
 
 
+class MissingJupyterBook(RuntimeError):
+    pass
+
+
 def commands(flags: list[str], language: str = LANGUAGE) -> tuple[list[str], list[str]]:
     """The English build's command and the translation's, with the same flags."""
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    english = [jupyter_book or "jupyter-book", "build", str(REPO_ROOT), *flags]
+    if jupyter_book is None:
+        raise MissingJupyterBook(
+            f"jupyter-book is not installed beside this Python ({sys.executable}): run "
+            "`make book`, or run this script with the course's environment "
+            "(.venv/bin/python scripts/book.py) after `make setup`"
+        )
+    english = [jupyter_book, "build", str(REPO_ROOT), *flags]
     translation = [sys.executable, str(REPO_ROOT / "scripts" / "i18n.py")]
     translation += ["--language", language, "build", *flags]
     return english, translation
@@ -126,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     flags = [flag for flag, on in (("-W", args.W), ("-n", args.n)) if on]
     if args.keep_going:
         flags.append("--keep-going")
-    english, translation = commands(flags)
+    try:
+        english, translation = commands(flags)
+    except MissingJupyterBook as error:
+        print(f"scripts/book.py: {error}", file=sys.stderr)
+        return 2
     status = run_side_by_side(
         english,
         translation,

@@ -922,18 +922,14 @@ def test_the_book_stops_the_translation_when_the_english_build_fails(tmp_path, c
 
     book = load_book_script()
     started = tmp_path / "translation-pid"
-    english = [
-        sys.executable,
-        "-c",
+    english = python(
         f"import pathlib, sys, time\nwhile not pathlib.Path({str(started)!r}).is_file(): "
         "time.sleep(0.01)\nprint('English: broken'); sys.exit(3)",
-    ]
-    translation = [
-        sys.executable,
-        "-c",
+    )
+    translation = python(
         f"import os, pathlib, time; pathlib.Path({str(started)!r}).write_text(str(os.getpid()));"
         " time.sleep(60)",
-    ]
+    )
     start = time.perf_counter()
     status = book.run_side_by_side(
         english, translation, tmp_path / "en.log", tmp_path / "zh.log", tmp_path / "marker"
@@ -950,20 +946,16 @@ def test_the_book_builds_the_translation_beside_english_and_shows_both_logs(tmp_
     marker = tmp_path / "marker"
     # the "English build" makes the marker as the real one does; the "translation" sees
     # the variable naming it, and waits for it
-    english = [
-        sys.executable,
-        "-c",
+    english = python(
         "import os, pathlib, time; time.sleep(0.5); print('English done');"
         f" pathlib.Path(os.environ[{book.READ_MARKER!r}]).write_text('1')",
-    ]
-    translation = [
-        sys.executable,
-        "-c",
+    )
+    translation = python(
         "import os, pathlib, time\n"
         f"marker = pathlib.Path(os.environ[{book.WAIT_FOR!r}])\n"
         "while not marker.is_file(): time.sleep(0.01)\n"
         "print('translation done after the English read')",
-    ]
+    )
     status = book.run_side_by_side(
         english, translation, tmp_path / "en.log", tmp_path / "zh.log", marker
     )
@@ -973,11 +965,24 @@ def test_the_book_builds_the_translation_beside_english_and_shows_both_logs(tmp_
     assert not marker.exists()  # removed when the book is built
 
 
+def test_the_book_says_how_to_run_it_where_jupyter_book_is_missing(monkeypatch, capsys):
+    book = load_book_script()
+    monkeypatch.setattr(book.shutil, "which", lambda *args, **kwargs: None)
+    assert book.main([]) == 2
+    error = capsys.readouterr().err
+    assert "jupyter-book is not installed" in error and "make setup" in error
+
+
 def test_the_book_and_the_extension_name_the_same_variables():
     from _ext.course_i18n import concurrent
 
     book = load_book_script()
     assert (book.READ_MARKER, book.WAIT_FOR) == (concurrent.READ_MARKER, concurrent.WAIT_FOR)
+
+
+def python(code: str) -> list[str]:
+    """The command that runs ``code`` in this Python."""
+    return [sys.executable, "-c", code]
 
 
 def load_book_script():
