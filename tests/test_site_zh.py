@@ -1,7 +1,7 @@
 """The Chinese site (``_build/html/zh_CN``) as a reader meets it, in headless Chromium.
 
-Built by the session's ``build_log`` fixture right after the English site, from the
-catalogues in ``locales/zh_CN`` (``scripts/i18n.py build``). Besides rendering, these
+Built by the session's ``build_log`` fixture beside the English site (``scripts/book.py``),
+from the catalogues in ``locales/zh_CN``. Besides rendering, these
 tests check that the Chinese pages are Chinese: the share of CJK characters in each
 page's prose, and that no paragraph of prose is left in English.
 """
