@@ -7,9 +7,9 @@ Sphinx builds a site on one core (Jupyter Book's extensions do not allow its par
 reading), so the Chinese edition is built beside the English site, on the other core,
 from the start. It executes nothing: it takes its notebooks' outputs from the
 jupyter-cache and, for the pages that execute on every build, from the English build,
-which it waits for where it must (``_ext/course_i18n/concurrent.py``). On one core, or
-with ``--sequential``, the two builds take turns as ``jupyter-book build .`` and
-``scripts/i18n.py build`` would.
+which it waits for where it must (``_ext/course_i18n/concurrent.py``). With
+``--sequential`` the two builds run one after the other, as ``jupyter-book build .`` and
+``scripts/i18n.py build`` would; on one core the two share it, and take about as long.
 
 The English build's output goes to the terminal as it comes, and with the Chinese
 build's, which follows it, to ``_build/book-build.log`` and

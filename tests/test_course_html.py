@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -54,3 +56,42 @@ def test_the_book_names_no_placeholder():
 def test_the_readme_documents_the_repository_setting():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "repository.url" in readme and "_config.yml" in readme
+
+
+def test_staging_copies_once_and_leaves_no_partial_copy(tmp_path):
+    origin = tmp_path / "origin"
+    (origin / "sub").mkdir(parents=True)
+    (origin / "sub" / "a.js").write_text("a", encoding="utf-8")
+    (tmp_path / "b.js").write_text("b", encoding="utf-8")
+    target = tmp_path / "staging"
+    course_html.stage(origin, target / "folder")
+    course_html.stage(tmp_path / "b.js", target / "b.js")
+    assert (target / "folder" / "sub" / "a.js").read_text(encoding="utf-8") == "a"
+    assert (target / "b.js").read_text(encoding="utf-8") == "b"
+    (origin / "sub" / "a.js").write_text("changed", encoding="utf-8")
+    course_html.stage(origin, target / "folder")  # there already: left as it is
+    assert (target / "folder" / "sub" / "a.js").read_text(encoding="utf-8") == "a"
+    assert sorted(path.name for path in target.iterdir()) == ["b.js", "folder"]
+
+
+def test_staging_beside_another_build_keeps_the_first_copy(tmp_path, monkeypatch):
+    """Another build renames its copy into place between this build's copy and rename:
+    this build's rename fails, its partial copy is removed, and the first copy stays."""
+    import os
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    (origin / "a.js").write_text("mine", encoding="utf-8")
+    destination = tmp_path / "staging" / "folder"
+    rename = os.rename
+
+    def other_build_first(source, target):
+        Path(target).mkdir(parents=True)
+        (Path(target) / "a.js").write_text("theirs", encoding="utf-8")
+        (Path(target) / "b.js").write_text("theirs", encoding="utf-8")  # not empty
+        rename(source, target)  # raises: a folder is not renamed over a full one
+
+    monkeypatch.setattr(course_html.os, "rename", other_build_first)
+    course_html.stage(origin, destination)
+    assert (destination / "a.js").read_text(encoding="utf-8") == "theirs"
+    assert [path.name for path in destination.parent.iterdir()] == ["folder"]

@@ -61,7 +61,6 @@ def signal_read_done(app, env) -> None:
 
 class _Wait:
     done = False
-    seconds = 0.0
     #: what to do while waiting: generators of work, each step short
     idle: list = []
 
@@ -98,6 +97,5 @@ def wait_for_english_read(reason: str, poll: float = POLL_SECONDS) -> float:
             time.sleep(poll)
     _Wait.done = True
     waited = time.perf_counter() - start
-    _Wait.seconds += waited
     logger.info(f"[course_i18n] the English build has read every page (waited {waited:.1f} s)")
     return waited
